@@ -28,22 +28,21 @@ def hinge_loss(model: MLP, X: list[list[float]], signs: list[int]) -> tuple[Valu
     return data_loss + 1e-4 * l2, accuracy
 
 
-def decision_map(model: MLP, X: list[list[float]], labels: list[int], width: int = 60, height: int = 20) -> str:
+def decision_map(
+    model: MLP, X: list[list[float]], labels: list[int], width: int = 60, height: int = 20
+) -> str:
     """The plane as text: '.' where the model says class 0, '#' for class 1; the training points
     drawn over it as 'o' (class 0) and 'x' (class 1)."""
     xs = [p[0] for p in X]
     ys = [p[1] for p in X]
     x0, x1 = min(xs) - 0.25, max(xs) + 0.25
     y0, y1 = min(ys) - 0.25, max(ys) + 0.25
+    def cell(r: int, c: int) -> str:
+        x = [x0 + (x1 - x0) * (c + 0.5) / width, y1 - (y1 - y0) * (r + 0.5) / height]
+        return "#" if model(x)[0].data > 0 else "."
+
     with no_grad():
-        rows = [
-            [
-                "#" if model([x0 + (x1 - x0) * (c + 0.5) / width, y1 - (y1 - y0) * (r + 0.5) / height])[0].data > 0
-                else "."
-                for c in range(width)
-            ]
-            for r in range(height)
-        ]
+        rows = [[cell(r, c) for c in range(width)] for r in range(height)]
     for (px, py), label in zip(X, labels):
         c = min(width - 1, int((px - x0) / (x1 - x0) * width))
         r = min(height - 1, int((y1 - py) / (y1 - y0) * height))
