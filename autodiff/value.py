@@ -109,6 +109,7 @@ def _binary_method(rule: Rule, reflected: bool = False) -> Callable[[Value, Any]
     forward = rule.forward
 
     def method(self: Value, other: Any) -> Value:
+        y: Any
         if type(other) is Value:
             y = other.data
         elif type(other) is float and -_INF < other < _INF:
@@ -248,7 +249,7 @@ class Value:
         result = _leaky_relu(self, slope)
         if result is NotImplemented:
             raise TypeError(f"leaky_relu() slope must be a number or Value, got {type(slope).__name__}")
-        return result  # type: ignore[no-any-return]
+        return result
 
     # --- comparisons of data -----------------------------------------------------------------
 
