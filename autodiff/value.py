@@ -376,7 +376,7 @@ def _propagate(root: Value) -> None:
     added their share to its ``grad``; it then adds ``grad * partial`` to each Value input.
     (Kahn's algorithm: the order falls out of the counts, with no separate sort.)"""
     root._pending = 0
-    ready = [root]
+    ready: list[Any] = [root]  # operation nodes only: leaves are never queued
     for node in ready:
         op = node._op
         g = node.grad
