@@ -387,25 +387,27 @@ def _propagate(root: Value) -> None:
                 a.grad += g * op.partials[0](a.data, node.data)
             else:
                 d_dx, d_dy = op.partials
-                if type(a) is Value:
-                    if type(b) is Value:
-                        x = a.data
-                        y = b.data
-                        a.grad += g * d_dx(x, y, node.data)
-                        b.grad += g * d_dy(x, y, node.data)
-                    else:
-                        a.grad += g * d_dx(a.data, b, node.data)
-                else:
+                if type(b) is not Value:
+                    a.grad += g * d_dx(a.data, b, node.data)
+                    b = None
+                elif type(a) is not Value:
                     b.grad += g * d_dy(a, b.data, node.data)
+                    a = None
+                else:
+                    x = a.data
+                    y = b.data
+                    out = node.data
+                    a.grad += g * d_dx(x, y, out)
+                    b.grad += g * d_dy(x, y, out)
         except (ArithmeticError, ValueError):
             raise DomainError(
                 f"{op.name}() has no finite derivative at {_describe(op, node.inputs)}"
             ) from None
-        if type(a) is Value and a._op is not None:
+        if a is not None and a._op is not None:
             a._pending -= 1
             if not a._pending:
                 ready.append(a)
-        if type(b) is Value and b._op is not None:
+        if b is not None and b._op is not None:
             b._pending -= 1
             if not b._pending:
                 ready.append(b)
