@@ -1,15 +1,48 @@
-"""chaingrad's engine: scalar ``Value``s that record a graph, and reverse-mode differentiation."""
+"""chaingrad's engine: scalar ``Value``s that record a graph, and automatic differentiation.
 
+Reverse mode (``Value.backward``, ``gradients``), forward mode (``tangents``, ``jvp``), any order
+(``backward(create_graph=True)``, ``grad(grad(f))``), and derivatives as functions
+(``grad``, ``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``), checked by ``gradcheck``.
+"""
+
+from .forward import tangents
+from .functional import (
+    GradcheckError,
+    grad,
+    gradcheck,
+    gradgradcheck,
+    hessian,
+    hvp,
+    jacobian,
+    jacobian_cost,
+    jvp,
+    value_and_grad,
+    vjp,
+)
 from .grad_mode import is_grad_enabled, no_grad
 from .rules import RULES, Rule
-from .value import DomainError, Value, topological_order
+from .value import DomainError, Value, apply, gradients, topological_order
 
 __all__ = [
     "RULES",
     "DomainError",
+    "GradcheckError",
     "Rule",
     "Value",
+    "apply",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "gradients",
+    "hessian",
+    "hvp",
     "is_grad_enabled",
+    "jacobian",
+    "jacobian_cost",
+    "jvp",
     "no_grad",
+    "tangents",
     "topological_order",
+    "value_and_grad",
+    "vjp",
 ]

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from contextlib import ContextDecorator
 from contextvars import ContextVar
 from types import TracebackType
+from typing import Any
 
 _recording: ContextVar[bool] = ContextVar("autodiff_recording", default=True)
-"""On by default in every thread (each thread has its own context) and every asyncio task."""
+"""On by default; each thread, and each asyncio task, has its own."""
 
-
-class _SavedStates(threading.local):
-    def __init__(self) -> None:
-        self.stack: list[bool] = []
-
-
-_saved = _SavedStates()
+_saved: ContextVar[tuple[bool, ...]] = ContextVar("autodiff_saved_recording", default=())
+"""The states that open ``no_grad`` blocks will restore, innermost last, per thread and task."""
 
 
 def is_grad_enabled() -> bool:
@@ -28,11 +24,17 @@ class no_grad(ContextDecorator):  # noqa: N801 -- named like torch.no_grad, whic
     """Evaluate without recording a graph: results are plain leaf Values with no history.
 
     Use it as ``with no_grad(): ...`` or as a decorator. It is safe to nest, to reuse one
-    instance, and to use from several threads at once: the switch is per thread.
+    instance, and to use from several threads or asyncio tasks at once: the switch is per
+    thread and per task.
     """
 
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        """``no_grad()`` is a context manager; ``@no_grad`` without parentheses decorates."""
+        instance = super().__new__(cls)
+        return instance if func is None else instance(func)
+
     def __enter__(self) -> None:
-        _saved.stack.append(_recording.get())
+        _saved.set((*_saved.get(), _recording.get()))
         _recording.set(False)
 
     def __exit__(
@@ -41,4 +43,6 @@ class no_grad(ContextDecorator):  # noqa: N801 -- named like torch.no_grad, whic
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        _recording.set(_saved.stack.pop())
+        *outer, state = _saved.get()
+        _saved.set(tuple(outer))
+        _recording.set(state)

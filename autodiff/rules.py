@@ -90,9 +90,25 @@ def _leaky_relu(x: float, slope: float) -> float:
     return x if x > 0.0 else slope * x
 
 
+def _number(x: Any) -> float:
+    """The number behind ``x``, a number or a Value. (``==`` on Values is identity, so a partial
+    that tests a value for equality must look at the number.)"""
+    return x if isinstance(x, (int, float)) else x.data
+
+
+def _pow_d_dx(x: Any, y: Any, out: Any) -> Any:
+    """d(x^y)/dx = y x^(y-1); 0 when y = 0, since x^0 = 1 is constant (even at x = 0)."""
+    return 0.0 if _number(y) == 0 else y * x ** (y - 1)
+
+
 def _pow_d_dy(x: Any, y: Any, out: Any) -> Any:
-    """d(x^y)/dy = x^y log x; at x = 0 it is the limit 0 (as PyTorch takes it)."""
-    return 0.0 if x == 0 else out * log(x)
+    """d(x^y)/dy = x^y ln x for x > 0; at x = 0 the limit 0 (as PyTorch takes it); for x < 0,
+    where x^y is real only at whole y, there is no real derivative in y."""
+    if x > 0:
+        return out * log(x)
+    if x < 0:
+        raise ValueError("x ** y has no real derivative in y for x < 0")
+    return 0.0
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -120,7 +136,7 @@ DIV = Rule(
 )
 POW = Rule(
     "pow", "**", math.pow,
-    (lambda x, y, out: y * x ** (y - 1), _pow_d_dy),
+    (_pow_d_dx, _pow_d_dy),
     "x ** y;  d/dx = y x^(y-1),  d/dy = x^y log x",
     "a real, finite power (x > 0, or x < 0 with an integer y, or x = 0 with y >= 0)",
 )
@@ -146,10 +162,15 @@ SQRT = Rule(
     "sqrt(x);  d/dx = 1 / (2 sqrt(x)), infinite at 0",
     "a non-negative input",
 )
-TANH = Rule("tanh", "tanh", math.tanh, (lambda x, out: 1.0 - out * out,), "tanh(x);  d/dx = 1 - tanh(x)^2")
+TANH = Rule(
+    "tanh", "tanh", math.tanh, (lambda x, out: 4.0 * sigmoid(2.0 * x) * sigmoid(-2.0 * x),),
+    "tanh(x);  d/dx = 1 - tanh(x)^2, computed as 4 σ(2x) σ(-2x): equal, and still exact to the"
+    " last digits at large |x|, where tanh(x) rounds to ±1 and 1 - tanh(x)^2 to 0",
+)
 SIGMOID = Rule(
-    "sigmoid", "σ", _sigmoid, (lambda x, out: out * (1.0 - out),),
-    "σ(x) = 1 / (1 + e^-x);  d/dx = σ(x) (1 - σ(x))",
+    "sigmoid", "σ", _sigmoid, (lambda x, out: out * sigmoid(-x),),
+    "σ(x) = 1 / (1 + e^-x);  d/dx = σ(x) (1 - σ(x)), computed as σ(x) σ(-x): equal, and exact"
+    " at large x, where σ(x) rounds to 1",
 )
 RELU = Rule(
     "relu", "relu", _relu, (lambda x, out: 1.0 if x > 0 else 0.0,),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, final
 
 from . import rules
@@ -31,22 +31,38 @@ class DomainError(ArithmeticError, ValueError):
     """An operation met an input outside its domain, a non-finite number, or an infinite slope."""
 
 
-def _constant(x: object) -> Number | None:
+def _constant(x: object, operation: str = "backward", node: Value | None = None) -> Number | None:
     """``x`` as a number the engine folds in as a constant, or None when it is not a real number.
 
     Plain ints and floats pass as they are; bools, fractions and numpy scalars become floats.
-    Raises DomainError for NaN and infinities: a Value is always finite.
+    Raises DomainError, naming the ``operation`` and the ``node``, for NaN and infinities: a
+    Value is always finite.
     """
     kind = type(x)
-    if kind is float:
-        if _isfinite(x):  # type: ignore[arg-type]
-            return x  # type: ignore[return-value]
-        raise DomainError(f"expected a finite number, got {x!r}")
     if kind is int:
         return x  # type: ignore[return-value]
-    if isinstance(x, numbers.Real):
-        return _constant(float(x))
-    return None
+    if kind is float:
+        number: float = x  # type: ignore[assignment]
+    elif isinstance(x, numbers.Real):
+        number = float(x)
+    else:
+        return None
+    if _isfinite(number):
+        return number
+    where = f" (node '{node.label}')" if node is not None and node.label else ""
+    raise DomainError(f"{operation}() needs finite numbers, got {x!r}{where}")
+
+
+_SEQUENCES = (str, bytes, list, tuple)
+
+
+def _unsupported(rule: Rule, value: Value, other: object, reflected: bool) -> Any:
+    """NotImplemented, so that a type that knows Values (a numpy array) may take over; but a
+    TypeError of our own for sequences, whose ``*`` and ``+`` would say something misleading."""
+    if not isinstance(other, _SEQUENCES):
+        return NotImplemented
+    pair = (type(other).__name__, "Value") if reflected else ("Value", type(other).__name__)
+    raise TypeError(f"unsupported operand type(s) for {rule.symbol}: '{pair[0]}' and '{pair[1]}'")
 
 
 def _describe(rule: Rule, inputs: tuple[Any, ...]) -> str:
@@ -59,8 +75,23 @@ def _describe(rule: Rule, inputs: tuple[Any, ...]) -> str:
     return shown + (f" (node {', '.join(labels)})" if labels else "")
 
 
-def _forward_error(rule: Rule, inputs: tuple[Any, ...]) -> DomainError:
+def _forward_error(rule: Rule, inputs: tuple[Any, ...], error: Exception) -> DomainError:
+    if isinstance(error, OverflowError):
+        return DomainError(
+            f"{rule.name}() overflowed a float at {_describe(rule, inputs)}; it needs {rule.domain}"
+        )
     return DomainError(f"{rule.name}() needs {rule.domain}, got {_describe(rule, inputs)}")
+
+
+def _derivative_error(node: Value) -> DomainError:
+    op = node._op
+    assert op is not None
+    return DomainError(f"{op.name}() has no finite derivative at {_describe(op, node.inputs)}")
+
+
+def _gradient_overflow(node: Value, gradient: float) -> DomainError:
+    what = f"node '{node.label}'" if node.label else (f"a {node._op.name}() node" if node._op else "a leaf")
+    return DomainError(f"backward() overflowed: the gradient at {what} (data {node.data!r}) is {gradient!r}")
 
 
 def _overflow_error(rule: Rule, inputs: tuple[Any, ...], out: float) -> DomainError:
@@ -94,8 +125,8 @@ def _unary_method(rule: Rule) -> Callable[[Value], Value]:
     def method(self: Value) -> Value:
         try:
             out = forward(self.data)
-        except (ArithmeticError, ValueError):
-            raise _forward_error(rule, (self,)) from None
+        except (ArithmeticError, ValueError) as error:
+            raise _forward_error(rule, (self,), error) from None
         if not _isfinite(out):
             raise _overflow_error(rule, (self,), out)
         return _record(out, rule, self, None)
@@ -117,17 +148,18 @@ def _binary_method(rule: Rule, reflected: bool = False) -> Callable[[Value, Any]
         elif type(other) is float and _isfinite(other):
             y = other
         else:
-            other = y = _constant(other)
+            y = _constant(other, rule.name, self)
             if y is None:
-                return NotImplemented  # type: ignore[no-any-return]
+                return _unsupported(rule, self, other, reflected)  # type: ignore[no-any-return]
+            other = y
         if reflected:
             a, b, x, y = other, self, y, self.data
         else:
             a, b, x = self, other, self.data
         try:
             out = forward(x, y)
-        except (ArithmeticError, ValueError):
-            raise _forward_error(rule, (a, b)) from None
+        except (ArithmeticError, ValueError) as error:
+            raise _forward_error(rule, (a, b), error) from None
         if not _isfinite(out):
             raise _overflow_error(rule, (a, b), out)
         node: Value = _new(Value)  # _record(out, rule, a, b), inlined: the hottest path
@@ -154,10 +186,11 @@ _leaky_relu = _binary_method(rules.LEAKY_RELU)
 
 
 def _compare(self: Value, other: object, test: Callable[[float, float], bool]) -> bool:
-    y = other.data if isinstance(other, Value) else _constant(other)
-    if y is None:
-        return NotImplemented  # type: ignore[no-any-return]
-    return test(self.data, y)
+    if isinstance(other, Value):
+        return test(self.data, other.data)
+    if isinstance(other, numbers.Real):
+        return test(self.data, float(other))
+    return NotImplemented  # type: ignore[no-any-return]
 
 
 @final
@@ -180,14 +213,19 @@ class Value:
     _pending: int
 
     def __init__(self, data: float, label: str | None = None) -> None:
-        number = _constant(data)
-        if number is None:
-            raise TypeError(f"Value() needs a real number, got {type(data).__name__}: {data!r}")
         if label is not None and not isinstance(label, str):
             raise TypeError(f"Value() label must be a str, got {type(label).__name__}")
-        self.data = float(number)
-        self.grad = 0.0
         self.label = label
+        try:
+            number = _constant(data, "Value", self)
+            if number is None:
+                raise TypeError(f"Value() needs a real number, got {type(data).__name__}: {data!r}")
+            self.data = float(number)
+        except OverflowError:
+            where = f" (node '{label}')" if label else ""
+            shown = f"{data!r:.40}..."
+            raise DomainError(f"Value() needs a number a float can hold, got {shown}{where}") from None
+        self.grad = 0.0
         self._op = self._a = self._b = None
         self._pending = 0
 
@@ -272,16 +310,24 @@ class Value:
 
     # --- gradients ---------------------------------------------------------------------------
 
-    def backward(self, grad: float = 1.0) -> None:
+    def backward(self, grad: float = 1.0, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every node this one depends on with d self / d node.
 
         ``grad`` seeds d self / d self (default 1). As in PyTorch, leaves accumulate: a second
         call adds to their ``.grad`` until ``zero_grad()``; every intermediate node's gradient
         is recomputed from zero on each call.
+
+        With ``create_graph=True`` the gradients are themselves Values, recorded in a graph of
+        their own, so they can be differentiated again (``x.grad.backward()``, or more simply
+        ``autodiff.grad``). Off by default: the first-order pass works on plain floats.
         """
         seed = _constant(grad)
         if seed is None:
             raise TypeError(f"backward() grad must be a number, got {type(grad).__name__}")
+        if create_graph:
+            for node, g in _chain_rule([self], [seed], create_graph=True)[0].items():
+                node.grad = _accumulate(node.grad, g) if node._op is None else g
+            return
         if self._op is None:
             self.grad += seed
             return
@@ -308,16 +354,16 @@ Operand = Value | int | float
 """What an operation takes: a Value, or a number folded in as a constant."""
 
 
-def topological_order(root: Value) -> list[Value]:
-    """Every node ``root`` depends on, each once, inputs before the nodes computed from them,
-    ``root`` last.
+def topological_order(*roots: Value) -> list[Value]:
+    """Every node the ``roots`` depend on, each once, inputs before the nodes computed from
+    them; each root comes after everything it depends on.
 
     Depth-first with an explicit stack instead of recursion: a node whose inputs are not all
     placed yet goes back on the stack beneath them, and is placed when it comes up again.
     """
     order: list[Value] = []
     placed: set[Value] = set()
-    stack = [root]
+    stack = list(reversed(roots))
     while stack:
         node = stack.pop()
         if node in placed:
@@ -380,6 +426,8 @@ def _propagate(root: Value) -> None:
     for node in ready:
         op = node._op
         g = node.grad
+        if not _isfinite(g):
+            raise _gradient_overflow(node, g)
         a = node._a
         b = node._b
         try:
@@ -400,14 +448,105 @@ def _propagate(root: Value) -> None:
                     a.grad += g * d_dx(x, y, out)
                     b.grad += g * d_dy(x, y, out)
         except (ArithmeticError, ValueError):
-            raise DomainError(
-                f"{op.name}() has no finite derivative at {_describe(op, node.inputs)}"
-            ) from None
-        if a is not None and a._op is not None:
-            a._pending -= 1
-            if not a._pending:
-                ready.append(a)
-        if b is not None and b._op is not None:
-            b._pending -= 1
-            if not b._pending:
-                ready.append(b)
+            raise _derivative_error(node) from None
+        if a is not None:
+            if a._op is not None:
+                a._pending -= 1
+                if not a._pending:
+                    ready.append(a)
+            elif not _isfinite(a.grad):
+                raise _gradient_overflow(a, a.grad)
+        if b is not None:
+            if b._op is not None:
+                b._pending -= 1
+                if not b._pending:
+                    ready.append(b)
+            elif not _isfinite(b.grad):
+                raise _gradient_overflow(b, b.grad)
+
+
+def _accumulate(total: Any, term: Any) -> Any:
+    """``total + term``, without recording ``0 + term`` when nothing has been added yet."""
+    return term if type(total) is float and total == 0.0 else total + term
+
+
+def _chain_rule(
+    outputs: Sequence[Value], seeds: Sequence[Any], create_graph: bool
+) -> tuple[dict[Value, Any], int]:
+    """Reverse mode in its general form: for every node the ``outputs`` depend on, the sum over
+    outputs of seed * d output / d node (a vector-Jacobian product), in a dict, touching no
+    ``.grad``; and the number of multiply-adds it took.
+
+    Each node, consumers first, sends ``grad * partial_i`` to its input ``i``. With
+    ``create_graph`` the partials are evaluated on the Values themselves, so every gradient is a
+    Value recorded in a graph that can be differentiated again; otherwise on their numbers.
+    (``backward()`` runs the first-order case on a faster path with the same result.)
+    """
+    grads: dict[Value, Any] = {}
+    for output, seed in zip(outputs, seeds):
+        grads[output] = _accumulate(grads[output], seed) if output in grads else seed
+    multiply_adds = 0
+    for node in reversed(topological_order(*outputs)):
+        op = node._op
+        if op is None or node not in grads:
+            continue
+        g = grads[node]
+        inputs = node.inputs
+        if create_graph:
+            args: tuple[Any, ...] = (*inputs, node)
+        else:
+            args = (*(v.data if type(v) is Value else v for v in inputs), node.data)
+        for i, inp in enumerate(inputs):
+            if type(inp) is not Value:
+                continue
+            try:
+                local = op.partials[i](*args)
+            except (ArithmeticError, ValueError):
+                raise _derivative_error(node) from None
+            term = g if type(local) is float and local == 1.0 else g * local
+            grads[inp] = _accumulate(grads[inp], term) if inp in grads else term
+            multiply_adds += 1
+    if not create_graph:
+        for node, g in grads.items():
+            if not _isfinite(g):
+                raise _gradient_overflow(node, g)
+    return grads, multiply_adds
+
+
+def gradients(
+    output: Value, inputs: Sequence[Value], grad: Any = 1.0, create_graph: bool = False
+) -> list[Any]:
+    """d output / d x for each ``x`` in ``inputs``, without touching any node's ``.grad``
+    (``torch.autograd.grad``). 0.0 for an input ``output`` does not depend on.
+
+    Any node may be asked for, not only leaves. With ``create_graph`` the gradients are Values
+    that can be differentiated again; ``grad`` seeds d output / d output and may be a Value.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"gradients() output must be a Value, got {type(output).__name__}")
+    for x in inputs:
+        if not isinstance(x, Value):
+            raise TypeError(f"gradients() inputs must be Values, got {type(x).__name__}")
+    grads = _chain_rule([output], [grad], create_graph)[0]
+    return [grads.get(x, 0.0) for x in inputs]
+
+
+def apply(rule: Rule, *args: Operand) -> Value:
+    """Apply any rule, one of ``autodiff.rules`` or your own, to Values and numbers: the way to
+    add an operation without touching the engine. At least one argument must be a Value."""
+    if len(args) != rule.arity:
+        raise TypeError(f"{rule.name}() takes {rule.arity} inputs, got {len(args)}")
+    if rule.arity == 1:
+        if not isinstance(args[0], Value):
+            raise TypeError(f"{rule.name}() needs a Value, got {type(args[0]).__name__}")
+        return _unary_method(rule)(args[0])
+    first, second = args
+    if isinstance(first, Value):
+        result = _binary_method(rule)(first, second)
+    elif isinstance(second, Value):
+        result = _binary_method(rule, reflected=True)(second, first)
+    else:
+        raise TypeError(f"{rule.name}() needs at least one Value, got two numbers")
+    if result is NotImplemented:
+        raise TypeError(f"{rule.name}() inputs must be Values or numbers, got {args!r}")
+    return result

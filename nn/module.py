@@ -98,6 +98,10 @@ class MLP(Module):
     ) -> None:
         if not nouts:
             raise ValueError("MLP needs at least one layer size in nouts")
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
+            )
         rng = random.Random(seed)
         sizes = [nin, *nouts]
         self.layers = [

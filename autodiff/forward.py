@@ -1,0 +1,55 @@
+"""Forward mode: push tangents from the inputs to the outputs, one sweep per direction.
+
+A tangent is d node / d t along a direction ``v`` in input space (the inputs move as x + t v).
+Each node's tangent is the sum over its inputs of partial_i * tangent(input_i): the same
+partials that reverse mode multiplies from the other side. One sweep gives J v, a
+Jacobian-vector product; reverse mode gives u^T J in one sweep instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from .value import DomainError, Value, _accumulate, _derivative_error, topological_order
+
+
+def tangents(
+    outputs: Sequence[Any], inputs: Sequence[Value], direction: Sequence[Any], create_graph: bool = False
+) -> tuple[list[Any], int]:
+    """The tangent of each output along ``direction`` (J v), and the multiply-adds it took.
+
+    ``outputs`` may hold numbers (tangent 0). With ``create_graph`` the tangents are Values
+    that can be differentiated again.
+    """
+    if len(direction) != len(inputs):
+        raise ValueError(f"direction has {len(direction)} entries for {len(inputs)} inputs")
+    tangent: dict[Value, Any] = {}
+    for x, v in zip(inputs, direction):
+        tangent[x] = _accumulate(tangent[x], v) if x in tangent else v
+    multiply_adds = 0
+    nodes = [out for out in outputs if isinstance(out, Value)]
+    for node in topological_order(*nodes):
+        op = node._op
+        if op is None or node in tangent:
+            continue
+        inputs_ = node.inputs
+        if create_graph:
+            args: tuple[Any, ...] = (*inputs_, node)
+        else:
+            args = (*(v.data if type(v) is Value else v for v in inputs_), node.data)
+        total: Any = 0.0
+        for i, inp in enumerate(inputs_):
+            if type(inp) is not Value:
+                continue
+            try:
+                local = op.partials[i](*args)
+            except (ArithmeticError, ValueError):
+                raise _derivative_error(node) from None
+            total = _accumulate(total, local * tangent.get(inp, 0.0))
+            multiply_adds += 1
+        if not create_graph and not math.isfinite(total):
+            raise DomainError(f"forward mode overflowed: the tangent of a {op.name}() node is {total!r}")
+        tangent[node] = total
+    return [tangent.get(out, 0.0) if isinstance(out, Value) else 0.0 for out in outputs], multiply_adds

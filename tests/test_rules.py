@@ -1,0 +1,351 @@
+"""Every rule in ``autodiff.RULES``: forward values against the ``math`` module, derivatives from
+``backward()`` against central finite differences, exact subgradients at kinks, and the accuracy
+of the saturating functions at their extremes (against 500-digit ``decimal`` references)."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+
+import pytest
+from helpers import EPS, assert_matches_fd, leaky_relu, relu, step_for
+
+from autodiff import RULES, Value
+
+# --- the tables: how to reach each rule through the public API, and where to test it ----------
+
+
+@dataclass(frozen=True)
+class Unary:
+    apply: Callable[[Value], Value]
+    reference: Callable[[float], float] | None
+    """The ``math`` module's value, expected bit for bit (None: see the decimal references)."""
+    relative: bool
+    """Finite-difference steps scale with |x| (power-like) rather than absolutely."""
+    points: tuple[float, ...]
+    singular: tuple[float, ...] = ()
+
+
+UNARY: dict[str, Unary] = {
+    "neg": Unary(operator.neg, operator.neg, True, (-1e300, -3.5, -1e-9, 0.0, 1e-9, 2.0, 1e300)),
+    "abs": Unary(abs, abs, True, (-1e300, -5.0, -1e-3, -1e-12, 1e-12, 1e-3, 5.0, 1e300), (0.0,)),
+    "exp": Unary(
+        Value.exp, math.exp, False, (-700.0, -30.0, -1.0, -1e-9, 0.0, 1e-9, 0.5, 30.0, 700.0, 709.7)
+    ),
+    "log": Unary(
+        Value.log, math.log, True, (1e-300, 1e-8, 1e-3, 0.5, 1.0, 2.0, 1e8, 1e300), (0.0,)
+    ),
+    "sqrt": Unary(Value.sqrt, math.sqrt, True, (1e-300, 1e-8, 0.25, 2.0, 1e8, 1e300), (0.0,)),
+    "tanh": Unary(Value.tanh, math.tanh, False, (-30.0, -5.0, -1.0, -1e-9, 0.0, 1e-9, 0.5, 5.0, 30.0)),
+    "sigmoid": Unary(Value.sigmoid, None, False, (-30.0, -5.0, -1.0, 0.0, 0.5, 5.0, 30.0)),
+    "relu": Unary(Value.relu, relu, True, (-1e300, -2.0, -1e-12, 1e-12, 2.0, 1e300), (0.0,)),
+    "softplus": Unary(Value.softplus, None, False, (-30.0, -5.0, -1.0, 0.0, 1.0, 5.0, 30.0)),
+    "sin": Unary(Value.sin, math.sin, False, (-100.0, -3.0, -1.0, 0.0, 0.5, math.pi / 2, 3.0, 100.0)),
+    "cos": Unary(Value.cos, math.cos, False, (-100.0, -3.0, -1.0, 0.0, 0.5, math.pi / 2, 3.0, 100.0)),
+}
+
+ALL_FORMS = ("Value-Value", "Value-constant", "constant-Value")
+
+
+@dataclass(frozen=True)
+class Binary:
+    apply: Callable[[object, object], Value]
+    reference: Callable[[float, float], float]
+    relative: tuple[bool, bool]
+    points: tuple[tuple[float, float], ...]
+    forms: tuple[str, ...] = ALL_FORMS
+
+
+SIMPLE_POINTS = ((1.5, -2.25), (-1e-9, 3.0), (0.0, 0.0), (7.0, 1e-300), (1e150, -1e150))
+
+BINARY: dict[str, Binary] = {
+    "add": Binary(operator.add, operator.add, (True, True), SIMPLE_POINTS),
+    "sub": Binary(operator.sub, operator.sub, (True, True), SIMPLE_POINTS),
+    "mul": Binary(operator.mul, operator.mul, (True, True), SIMPLE_POINTS),
+    "div": Binary(
+        operator.truediv, operator.truediv, (True, True),
+        ((1.0, 3.0), (-2.5, 1e-8), (7.0, -4.0), (1e-300, 1e-300), (1e300, 10.0), (0.0, 2.0)),
+    ),
+    "pow": Binary(
+        operator.pow, math.pow, (True, False),
+        ((2.0, 3.0), (0.5, -1.5), (3.0, 0.5), (1e-8, 0.5), (1.5, 40.0), (2.0, 0.0), (0.0, 2.0),
+         (7.0, 1e-9)),
+    ),
+    "leaky_relu": Binary(
+        lambda x, slope: x.leaky_relu(slope),  # type: ignore[attr-defined]
+        leaky_relu, (True, True),
+        ((-2.0, 0.01), (-1e-12, 0.2), (1e-12, 0.2), (3.0, 0.01), (-5.0, -0.5), (-1e300, 0.01)),
+        forms=("Value-Value", "Value-constant"),  # the slope method needs a Value to call it on
+    ),
+}
+# A negative base needs an integer exponent and has no derivative in the exponent: only the
+# base can be a Value there.
+NEGATIVE_BASE_POWERS = ((-2.0, 3.0), (-1.5, -2.0), (-0.5, 2.0))
+
+
+def test_the_tables_cover_every_rule() -> None:
+    """A rule added to RULES without a row here must fail this suite, not slip past it."""
+    assert set(UNARY) | set(BINARY) == set(RULES)
+    assert not set(UNARY) & set(BINARY)
+    for name in UNARY:
+        assert RULES[name].arity == 1, name
+    for name in BINARY:
+        assert RULES[name].arity == 2, name
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_rule_metadata(name: str) -> None:
+    rule = RULES[name]
+    assert rule.name == name
+    assert rule.arity in (1, 2)
+    assert len(rule.partials) == rule.arity
+    assert all(callable(p) for p in rule.partials)
+    assert callable(rule.forward)
+    assert isinstance(rule.symbol, str) and rule.symbol
+    assert isinstance(rule.math, str) and rule.math
+    assert isinstance(rule.domain, str) and rule.domain
+
+
+# --- forward values ----------------------------------------------------------------------------
+
+UNARY_POINTS = [(n, x) for n, case in UNARY.items() for x in case.points]
+BINARY_POINTS = [(n, x, y) for n, case in BINARY.items() for x, y in case.points] + [
+    ("pow", x, y) for x, y in NEGATIVE_BASE_POWERS
+]
+
+
+@pytest.mark.parametrize(("name", "x"), UNARY_POINTS)
+def test_unary_forward_records_the_rule(name: str, x: float) -> None:
+    v = Value(x)
+    out = UNARY[name].apply(v)
+    assert type(out) is Value
+    assert type(out.data) is float
+    assert out.op is RULES[name]
+    assert out.inputs == (v,)
+    assert out.inputs[0] is v
+    assert not out.is_leaf
+
+
+@pytest.mark.parametrize(
+    ("name", "x"), [(n, x) for n, x in UNARY_POINTS if UNARY[n].reference is not None]
+)
+def test_unary_forward_equals_math_exactly(name: str, x: float) -> None:
+    reference = UNARY[name].reference
+    assert reference is not None
+    assert UNARY[name].apply(Value(x)).data == reference(x)
+
+
+@pytest.mark.parametrize(("name", "x", "y"), BINARY_POINTS)
+def test_binary_forward_equals_python_exactly(name: str, x: float, y: float) -> None:
+    case = BINARY[name]
+    a, b = Value(x), Value(y)
+    out = case.apply(a, b)
+    assert out.data == case.reference(x, y)
+    assert out.op is RULES[name]
+    assert out.inputs[0] is a and out.inputs[1] is b
+
+
+def _decimal_sigmoid(x: float) -> float:
+    with localcontext() as ctx:
+        ctx.prec = 500  # enough that 1 + e^-1000 keeps its tail
+        return float(1 / (1 + (-Decimal(x)).exp()))
+
+
+def _decimal_softplus(x: float) -> float:
+    with localcontext() as ctx:
+        ctx.prec = 500  # enough that 1 + e^-1000 keeps its tail
+        return float((1 + Decimal(x).exp()).ln())
+
+
+STABLE_POINTS = (-1000.0, -745.0, -700.0, -40.0, -30.0, -5.0, -1.0, -1e-9, 0.0, 1e-9, 0.5, 1.0, 5.0,
+                 30.0, 40.0, 700.0, 1000.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "reference"), [("sigmoid", _decimal_sigmoid), ("softplus", _decimal_softplus)]
+)
+@pytest.mark.parametrize("x", STABLE_POINTS)
+def test_stable_formulas_are_accurate_and_never_overflow(name: str, reference, x: float) -> None:  # type: ignore[no-untyped-def]
+    """Within 4 ulp of the exact value, at every magnitude, without raising."""
+    got = UNARY[name].apply(Value(x)).data
+    want = reference(x)
+    assert math.isfinite(got)
+    assert got == pytest.approx(want, rel=4 * EPS, abs=1e-320)
+
+
+@pytest.mark.parametrize(
+    ("name", "x", "want"),
+    [("sigmoid", -1000.0, 0.0), ("sigmoid", 1000.0, 1.0), ("softplus", 1000.0, 1000.0),
+     ("softplus", -1000.0, 0.0), ("tanh", 1000.0, 1.0), ("tanh", -1000.0, -1.0),
+     ("sigmoid", 1e308, 1.0), ("softplus", 1e308, 1e308), ("softplus", -1e308, 0.0)],
+)
+def test_saturation_is_finite_and_differentiable(name: str, x: float, want: float) -> None:
+    v = Value(x)
+    out = UNARY[name].apply(v)
+    assert out.data == want
+    out.backward()
+    assert math.isfinite(v.grad)
+    # the slope of a saturated function is 0, that of softplus at +inf is 1
+    assert v.grad == (1.0 if (name == "softplus" and x > 0) else 0.0)
+
+
+# --- derivatives against finite differences ------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "x"), UNARY_POINTS)
+def test_unary_derivative_matches_finite_differences(name: str, x: float) -> None:
+    case = UNARY[name]
+    v = Value(x)
+    out = case.apply(v)
+    out.backward()
+    assert out.grad == 1.0
+    h = step_for(x, case.relative, case.singular)
+    assert_matches_fd(v.grad, lambda t: case.apply(Value(t)).data, x, h, what=f"{name}'({x!r})")
+
+
+def _binary_cases():  # type: ignore[no-untyped-def]
+    for name, case in BINARY.items():
+        for form in case.forms:
+            for x, y in case.points:
+                yield pytest.param(name, form, x, y, id=f"{name}-{form}-{x!r}-{y!r}")
+    for x, y in NEGATIVE_BASE_POWERS:
+        yield pytest.param("pow", "Value-constant", x, y, id=f"pow-Value-constant-{x!r}-{y!r}")
+
+
+@pytest.mark.parametrize(("name", "form", "x", "y"), list(_binary_cases()))
+def test_binary_derivatives_match_finite_differences(name: str, form: str, x: float, y: float) -> None:
+    """Both partials of every binary rule, with each operand a Value or a folded constant:
+    ``v + w``, ``v + 2``, ``2 + v``, ``3 - v``, ``1 / v``, ``2 ** v``, ``v ** w``, ..."""
+    case = BINARY[name]
+    a: object = Value(x) if form != "constant-Value" else x
+    b: object = Value(y) if form != "Value-constant" else y
+    out = case.apply(a, b)
+    assert out.op is RULES[name]
+    assert out.inputs[0] is a or out.inputs[0] == a
+    assert out.inputs[1] is b or out.inputs[1] == b
+    assert len([n for n in out.inputs if isinstance(n, Value)]) == (2 if form == "Value-Value" else 1)
+    out.backward()
+
+    if isinstance(a, Value):
+        h = step_for(x, case.relative[0], _singular_x(name, y))
+        assert_matches_fd(a.grad, lambda t: case.apply(Value(t), Value(y)).data, x, h,
+                          what=f"d {name}(x, y) / dx at {(x, y)!r}")
+    if isinstance(b, Value):
+        h = step_for(y, case.relative[1], _singular_y(name, x))
+        assert_matches_fd(b.grad, lambda t: case.apply(Value(x), Value(t)).data, y, h,
+                          what=f"d {name}(x, y) / dy at {(x, y)!r}")
+
+
+def _singular_x(name: str, y: float) -> tuple[float, ...]:
+    if name == "leaky_relu" or (name == "pow" and y != int(y)):
+        return (0.0,)
+    return ()
+
+
+def _singular_y(name: str, x: float) -> tuple[float, ...]:
+    return (0.0,) if name == "div" or (name == "pow" and x == 0.0) else ()
+
+
+@pytest.mark.parametrize(("x", "y"), [(2.0, 3.0), (0.5, -1.5), (3.0, 0.5)])
+def test_pow_with_value_exponent_matches_closed_form(x: float, y: float) -> None:
+    """Hand-derived: d(x^y)/dx = y x^(y-1), d(x^y)/dy = x^y ln x."""
+    a, b = Value(x), Value(y)
+    (a**b).backward()
+    assert a.grad == pytest.approx(y * x ** (y - 1), rel=4 * EPS, abs=0.0)
+    assert b.grad == pytest.approx(x**y * math.log(x), rel=4 * EPS, abs=0.0)
+
+
+# --- kinks: the exact subgradients -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("zero", [0.0, -0.0])
+@pytest.mark.parametrize(
+    ("apply", "value", "slope"),
+    [
+        pytest.param(Value.relu, 0.0, 0.0, id="relu"),
+        pytest.param(abs, 0.0, 0.0, id="abs"),
+        pytest.param(Value.leaky_relu, 0.0, 0.01, id="leaky_relu-default"),
+        pytest.param(lambda v: v.leaky_relu(0.3), 0.0, 0.3, id="leaky_relu-0.3"),
+        pytest.param(lambda v: v.leaky_relu(-2), 0.0, -2.0, id="leaky_relu-int"),
+    ],
+)
+def test_subgradient_at_the_kink(apply, value: float, slope: float, zero: float) -> None:  # type: ignore[no-untyped-def]
+    """relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) = slope (PyTorch's choices), also at -0.0."""
+    v = Value(zero)
+    out = apply(v)
+    assert out.data == value
+    out.backward()
+    assert v.grad == slope
+
+
+def test_leaky_relu_with_value_slope_at_the_kink() -> None:
+    x, slope = Value(0.0), Value(0.25)
+    x.leaky_relu(slope).backward()
+    assert x.grad == 0.25
+    assert slope.grad == 0.0  # d/dslope = x = 0
+
+
+@pytest.mark.parametrize(("x", "slope_grad"), [(-3.0, -3.0), (2.0, 0.0)])
+def test_leaky_relu_slope_gradient(x: float, slope_grad: float) -> None:
+    v, slope = Value(x), Value(0.1)
+    v.leaky_relu(slope).backward()
+    assert slope.grad == slope_grad
+    assert v.grad == (1.0 if x > 0 else 0.1)
+
+
+def test_zero_to_the_zero_has_zero_slope_in_the_base() -> None:
+    """x ** 0 is the constant 1, so d/dx = 0 everywhere, at x = 0 too (PyTorch gives 0; the rule
+    allows x = 0 with y >= 0)."""
+    x = Value(0.0)
+    out = x**0
+    assert out.data == 1.0
+    out.backward()
+    assert x.grad == 0.0
+
+
+def test_zero_base_with_value_exponent_takes_the_limit() -> None:
+    """d(0^y)/dy = lim x->0+ x^y ln x = 0 for y > 0; d/dx = y 0^(y-1) = 0 for y > 1."""
+    x, y = Value(0.0), Value(2.0)
+    (x**y).backward()
+    assert y.grad == 0.0
+    assert x.grad == 0.0
+
+
+# --- accuracy at the extremes ------------------------------------------------------------------
+
+
+def _decimal_derivative(name: str, x: float) -> float:
+    with localcontext() as ctx:
+        ctx.prec = 500  # enough that 1 + e^-1000 keeps its tail
+        d = Decimal(x)
+        if name == "sigmoid":
+            e = (-d).exp()
+            return float(e / (1 + e) ** 2)
+        if name == "softplus":
+            return float(1 / (1 + (-d).exp()))
+        if name == "tanh":
+            return float(4 / (d.exp() + (-d).exp()) ** 2)
+        if name == "exp":
+            return float(d.exp())
+        if name == "log":
+            return float(1 / d)
+        raise AssertionError(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "x"),
+    [("sigmoid", -30.0), ("sigmoid", 30.0), ("softplus", -30.0), ("softplus", 30.0),
+     ("tanh", -30.0), ("tanh", 30.0), ("exp", 700.0), ("exp", -700.0), ("log", 1e-8),
+     ("log", 1e300)],
+)
+def test_derivative_relative_accuracy_at_extremes(name: str, x: float) -> None:
+    """At +-30 the saturating functions' slopes are tiny (sigmoid'(30) ~ 9.4e-14, tanh'(30) ~
+    3.5e-26) but perfectly representable; finite differences cannot resolve them, so the
+    reference is a 500-digit ``decimal`` evaluation. Relative tolerance 1e-6, as elsewhere."""
+    v = Value(x)
+    UNARY[name].apply(v).backward()
+    want = _decimal_derivative(name, x)
+    assert v.grad == pytest.approx(want, rel=1e-6, abs=0.0), f"{name}'({x}) = {v.grad!r}, exact {want!r}"
