@@ -21,7 +21,8 @@ from .functional import (
 )
 from .grad_mode import is_grad_enabled, no_grad
 from .rules import RULES, Rule
-from .value import DomainError, Value, apply, gradients, topological_order
+from .value import DomainError, Value, apply, dot, gradients, topological_order
+from .viz import backward_steps, draw_graph, save_backward_html
 
 __all__ = [
     "RULES",
@@ -30,6 +31,9 @@ __all__ = [
     "Rule",
     "Value",
     "apply",
+    "backward_steps",
+    "dot",
+    "draw_graph",
     "grad",
     "gradcheck",
     "gradgradcheck",
@@ -41,6 +45,7 @@ __all__ = [
     "jacobian_cost",
     "jvp",
     "no_grad",
+    "save_backward_html",
     "tangents",
     "topological_order",
     "value_and_grad",

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .value import DomainError, Value, _accumulate, _derivative_error, topological_order
+from .value import DomainError, Value, _accumulate, _local_derivatives, topological_order
 
 
 def tangents(
@@ -34,19 +34,10 @@ def tangents(
         op = node._op
         if op is None or node in tangent:
             continue
-        inputs_ = node.inputs
-        if create_graph:
-            args: tuple[Any, ...] = (*inputs_, node)
-        else:
-            args = (*(v.data if type(v) is Value else v for v in inputs_), node.data)
         total: Any = 0.0
-        for i, inp in enumerate(inputs_):
+        for inp, local in zip(node.inputs, _local_derivatives(node, create_graph)):
             if type(inp) is not Value:
                 continue
-            try:
-                local = op.partials[i](*args)
-            except (ArithmeticError, ValueError):
-                raise _derivative_error(node) from None
             total = _accumulate(total, local * tangent.get(inp, 0.0))
             multiply_adds += 1
         if not create_graph and not math.isfinite(total):

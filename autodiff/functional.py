@@ -13,7 +13,9 @@ matrices are lists of rows (m x n).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Literal
 
 from .forward import tangents
@@ -24,6 +26,27 @@ Mode = Literal["rev", "fwd"]
 ArgNums = int | Sequence[int]
 
 
+_depth: ContextVar[int] = ContextVar("autodiff_transform_depth", default=0)
+"""How many transforms are evaluating their function right now, in this thread or task."""
+
+
+@contextmanager
+def _tracing() -> Iterator[None]:
+    """Mark the evaluation of a transform's function: a transform called inside it must keep its
+    results as Values, since they may depend on the outer transform's inputs (through a closure
+    too), and the outer one differentiates them."""
+    token = _depth.set(_depth.get() + 1)
+    try:
+        yield
+    finally:
+        _depth.reset(token)
+
+
+def _is_nested(*groups: Sequence[Any]) -> bool:
+    """True when results must stay Values: inside another transform, or given Values."""
+    return _depth.get() > 0 or any(isinstance(x, Value) for group in groups for x in group)
+
+
 class GradcheckError(AssertionError):
     """Analytic derivatives disagree with finite differences; the message tables every miss."""
 
@@ -31,13 +54,13 @@ class GradcheckError(AssertionError):
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _leaves(xs: Sequence[Any], name: str) -> tuple[list[Value], bool]:
+def _leaves(xs: Sequence[Any], name: str, *others: Sequence[Any]) -> tuple[list[Value], bool]:
     """Inputs as Values: numbers become fresh leaves; Values (from an enclosing transform) are
-    kept, and then the results must stay Values too (``nested``)."""
+    kept, and then the results must stay Values too (``nested``), as they must inside another
+    transform or when ``others`` (a vector ``v``) holds Values."""
     if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence):
         raise TypeError(f"{name}() needs a list of inputs, got {type(xs).__name__}")
-    nested = any(isinstance(x, Value) for x in xs)
-    return [x if isinstance(x, Value) else Value(x) for x in xs], nested
+    return [x if isinstance(x, Value) else Value(x) for x in xs], _is_nested(xs, *others)
 
 
 def _outputs(result: Any, name: str) -> list[Any]:
@@ -96,12 +119,13 @@ def value_and_grad(f: Callable[..., Any], argnums: ArgNums = 0) -> Callable[...,
         for i in positions:
             if isinstance(i, bool) or not isinstance(i, int) or not -len(args) <= i < len(args):
                 raise ValueError(f"argnums {i!r} is out of range for {len(args)} argument(s)")
-        nested = any(isinstance(args[i], Value) for i in positions)
+        nested = _is_nested(args)
         values = list(args)
         for i in positions:
             if not isinstance(values[i], Value):
                 values[i] = Value(values[i])
-        out = _scalar(f(*values), "grad")
+        with _tracing():
+            out = _scalar(f(*values), "grad")
         wrt = [values[i] for i in positions]
         gs = gradients(out, wrt, create_graph=nested) if isinstance(out, Value) else [0.0] * len(wrt)
         gs = [_finish(g, nested) for g in gs]
@@ -124,11 +148,15 @@ def grad(f: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
 # --- Jacobians and Hessians --------------------------------------------------------------------
 
 
-def _jacobian(f: Callable[[list[Value]], Any], xs: Sequence[Any], mode: Mode) -> tuple[list[list[Any]], int]:
+def _check_mode(mode: str, name: str) -> None:
     if mode not in ("rev", "fwd"):
-        raise ValueError(f"jacobian() mode must be 'rev' or 'fwd', got {mode!r}")
+        raise ValueError(f"{name}() mode must be 'rev' or 'fwd', got {mode!r}")
+
+
+def _jacobian(f: Callable[[list[Value]], Any], xs: Sequence[Any], mode: Mode) -> tuple[list[list[Any]], int]:
     leaves, nested = _leaves(xs, "jacobian")
-    outs = _outputs(f(leaves), "jacobian")
+    with _tracing():
+        outs = _outputs(f(leaves), "jacobian")
     n, m = len(leaves), len(outs)
     cost = 0
     if mode == "rev":  # one reverse sweep per output: the rows of J
@@ -154,6 +182,7 @@ def jacobian(
     ``mode="rev"`` runs one reverse sweep per output (row), ``"fwd"`` one forward sweep per
     input (column): the cheaper one has fewer sweeps, see ``jacobian_cost``.
     """
+    _check_mode(mode, "jacobian")
 
     def jacobian_f(xs: Sequence[Any]) -> list[list[Any]]:
         return _jacobian(f, xs, mode)[0]
@@ -165,6 +194,7 @@ def jacobian_cost(f: Callable[[list[Value]], Any], mode: Mode = "rev") -> Callab
     """How many scalar multiply-adds (partial times incoming gradient or tangent) ``jacobian``
     needs in ``mode`` at the given inputs: about m x (graph size) in reverse mode and n x (graph
     size) in forward mode, the VJP/JVP cost argument made countable."""
+    _check_mode(mode, "jacobian_cost")
 
     def cost_f(xs: Sequence[Any]) -> int:
         return _jacobian(f, xs, mode)[1]
@@ -178,7 +208,8 @@ def hessian(f: Callable[[list[Value]], Any]) -> Callable[[Sequence[Any]], list[l
 
     def hessian_f(xs: Sequence[Any]) -> list[list[Any]]:
         leaves, nested = _leaves(xs, "hessian")
-        out = _scalar(f(leaves), "hessian")
+        with _tracing():
+            out = _scalar(f(leaves), "hessian")
         if not isinstance(out, Value):
             return [[_finish(0.0, nested)] * len(leaves) for _ in leaves]
         first = gradients(out, leaves, create_graph=True)
@@ -192,8 +223,9 @@ def hessian(f: Callable[[list[Value]], Any]) -> Callable[[Sequence[Any]], list[l
 
 def vjp(f: Callable[[list[Value]], Any], xs: Sequence[Any], v: Sequence[Any]) -> tuple[Any, list[Any]]:
     """``(f(xs), v^T J)``: one reverse sweep seeded with ``v`` at the outputs (length m)."""
-    leaves, nested = _leaves(xs, "vjp")
-    result = f(leaves)
+    leaves, nested = _leaves(xs, "vjp", v)
+    with _tracing():
+        result = f(leaves)
     outs = _outputs(result, "vjp")
     seeds = _vector(v, len(outs), "vjp", "v (one entry per output)")
     values = [_finish(o, nested) for o in outs]
@@ -203,9 +235,10 @@ def vjp(f: Callable[[list[Value]], Any], xs: Sequence[Any], v: Sequence[Any]) ->
 
 def jvp(f: Callable[[list[Value]], Any], xs: Sequence[Any], v: Sequence[Any]) -> tuple[Any, Any]:
     """``(f(xs), J v)``: one forward sweep along ``v`` (length n), in forward mode."""
-    leaves, nested = _leaves(xs, "jvp")
+    leaves, nested = _leaves(xs, "jvp", v)
     direction = _vector(v, len(leaves), "jvp", "v (one entry per input)")
-    result = f(leaves)
+    with _tracing():
+        result = f(leaves)
     outs = _outputs(result, "jvp")
     ts = [_finish(t, nested) for t in tangents(outs, leaves, direction, nested)[0]]
     values = [_finish(o, nested) for o in outs]
@@ -217,9 +250,10 @@ def jvp(f: Callable[[list[Value]], Any], xs: Sequence[Any], v: Sequence[Any]) ->
 def hvp(f: Callable[[list[Value]], Any], xs: Sequence[Any], v: Sequence[Any]) -> tuple[Any, list[Any]]:
     """``(f(xs), H v)`` for scalar ``f``: the gradient of ``grad f . v``, two reverse sweeps,
     without forming H."""
-    leaves, nested = _leaves(xs, "hvp")
+    leaves, nested = _leaves(xs, "hvp", v)
     direction = _vector(v, len(leaves), "hvp", "v (one entry per input)")
-    out = _scalar(f(leaves), "hvp")
+    with _tracing():
+        out = _scalar(f(leaves), "hvp")
     if not isinstance(out, Value):
         return _finish(out, nested), [_finish(0.0, nested)] * len(leaves)
     first = gradients(out, leaves, create_graph=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,8 +97,11 @@ def _number(x: Any) -> float:
 
 
 def _pow_d_dx(x: Any, y: Any, out: Any) -> Any:
-    """d(x^y)/dx = y x^(y-1); 0 when y = 0, since x^0 = 1 is constant (even at x = 0)."""
-    return 0.0 if _number(y) == 0 else y * x ** (y - 1)
+    """d(x^y)/dx = y x^(y-1); at x = 0 with y = 0, where x^(y-1) has no value, the limit 0
+    (x^0 = 1 is constant)."""
+    if _number(y) == 0 and _number(x) == 0:
+        return 0.0
+    return y * x ** (y - 1)
 
 
 def _pow_d_dy(x: Any, y: Any, out: Any) -> Any:
@@ -146,6 +149,19 @@ LEAKY_RELU = Rule(
     "x if x > 0 else slope * x;  d/dx = 1 if x > 0 else slope,  d/dslope = 0 if x > 0 else x",
 )
 
+def _dot(x: Sequence[float], y: Sequence[float]) -> float:
+    total: float = sum(map(operator.mul, x, y))
+    return total
+
+
+DOT = Rule(
+    "dot", "·", _dot,
+    (lambda x, y, out: y, lambda x, y, out: x),
+    "x · y = sum_i x_i y_i over two vectors;  d/dx_i = y_i,  d/dy_i = x_i (the partials are vectors)",
+)
+"""The one rule over vectors: a neuron's weighted sum w · x as a single node, whose local
+derivatives are the inputs (for the weights) and the weights (for the inputs)."""
+
 NEG = Rule("neg", "-", operator.neg, (lambda x, out: -1.0,), "-x;  d/dx = -1")
 ABS = Rule(
     "abs", "abs", abs,
@@ -185,7 +201,7 @@ COS = Rule("cos", "cos", math.cos, (lambda x, out: -sin(x),), "cos x;  d/dx = -s
 
 RULES: dict[str, Rule] = {
     rule.name: rule
-    for rule in (ADD, SUB, MUL, DIV, POW, LEAKY_RELU, NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID,
+    for rule in (ADD, SUB, MUL, DIV, POW, LEAKY_RELU, DOT, NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID,
                  RELU, SOFTPLUS, SIN, COS)
 }
 """Every rule by name: the one place to look up an operation's math."""

@@ -1,14 +1,16 @@
 """``Value``: a scalar that records the operations applied to it, and the backward pass.
 
 Every operation makes one new ``Value`` node that remembers its rule (``autodiff.rules``) and its
-one or two inputs. An input is another ``Value`` or a plain number folded in as a constant: a
-constant is not a node and receives no gradient.
+inputs: one or two, or two vectors for ``dot``. An input is another ``Value`` or a plain number
+folded in as a constant: a constant is not a node and receives no gradient.
 
-``backward()`` applies the chain rule in reverse topological order: each node passes to each of
-its inputs the upstream gradient times the local derivative, ``input.grad += node.grad * d node /
-d input``. The order comes from an explicit stack, not recursion, so depth is bounded by memory
-only. A node refers to its inputs and never to itself or its consumers, so graphs hold no
-reference cycles and are freed by reference counting alone.
+``backward()`` applies the chain rule consumers first: each node passes to each of its inputs
+the upstream gradient times the local derivative, ``input.grad += node.grad * d node / d input``.
+The order comes from counting each node's consumers (Kahn's algorithm), not from recursion, so
+depth is bounded by memory only. A node refers to its inputs and never to itself or its
+consumers, so graphs hold no reference cycles and are freed by reference counting alone (except
+after ``backward(create_graph=True)``, whose gradients are graphs that refer back to the nodes
+they were computed from, as in PyTorch).
 """
 
 from __future__ import annotations
@@ -241,7 +243,16 @@ class Value:
         """The inputs of the operation that made this node, in order; constants as numbers."""
         if self._op is None:
             return ()
+        if type(self._a) is tuple:  # a rule over vectors (dot): both vectors, one after the other
+            return (*self._a, *self._b)
         return (self._a,) if self._b is None else (self._a, self._b)
+
+    def local_derivatives(self) -> list[float | None]:
+        """d self / d input for each of ``self.inputs``, in order, from the node's rule (None for
+        a constant input): the numbers ``backward()`` multiplies the upstream gradient by."""
+        if self._op is None:
+            return []
+        return _local_derivatives(self, create_graph=False)
 
     @property
     def is_leaf(self) -> bool:
@@ -326,7 +337,9 @@ class Value:
             raise TypeError(f"backward() grad must be a number, got {type(grad).__name__}")
         if create_graph:
             for node, g in _chain_rule([self], [seed], create_graph=True)[0].items():
-                node.grad = _accumulate(node.grad, g) if node._op is None else g
+                # a constant gradient becomes a leaf, so that .grad.backward() always works
+                gradient: Any = g if type(g) is Value else Value(g)
+                node.grad = _accumulate(node.grad, gradient) if node._op is None else gradient
             return
         if self._op is None:
             self.grad += seed
@@ -369,19 +382,10 @@ def topological_order(*roots: Value) -> list[Value]:
         if node in placed:
             continue
         if node._op is not None:
-            a = node._a
-            b = node._b
-            waiting = False
-            if type(a) is Value and a not in placed:
-                stack.append(node)
-                stack.append(a)
-                waiting = True
-            if type(b) is Value and b not in placed:
-                if not waiting:
-                    stack.append(node)
-                    waiting = True
-                stack.append(b)
+            waiting = [v for v in node.inputs if type(v) is Value and v not in placed]
             if waiting:
+                stack.append(node)
+                stack.extend(waiting)
                 continue
         placed.add(node)
         order.append(node)
@@ -402,6 +406,15 @@ def _count_consumers(root: Value) -> None:
     for node in found:
         node.grad = 0.0
         a = node._a
+        if type(a) is tuple:  # a rule over vectors: count every element
+            for v in (*a, *node._b):
+                if type(v) is Value and v._op is not None:
+                    if v._pending:
+                        v._pending += 1
+                    else:
+                        v._pending = 1
+                        found.append(v)
+            continue
         if type(a) is Value and a._op is not None:
             if a._pending:
                 a._pending += 1
@@ -430,6 +443,9 @@ def _propagate(root: Value) -> None:
             raise _gradient_overflow(node, g)
         a = node._a
         b = node._b
+        if type(a) is tuple:
+            _propagate_vectors(node, g, ready)
+            continue
         try:
             if b is None:
                 a.grad += g * op.partials[0](a.data, node.data)
@@ -465,6 +481,52 @@ def _propagate(root: Value) -> None:
                 raise _gradient_overflow(b, b.grad)
 
 
+def _propagate_vectors(node: Value, g: float, ready: list[Any]) -> None:
+    """``_propagate`` for a rule over two vectors (dot): its partials are vectors, one entry
+    per element, and every Value element gets ``g * partial``."""
+    op: Any = node._op
+    xs = node._a
+    ys = node._b
+    x_data = [v.data if type(v) is Value else v for v in xs]
+    y_data = [v.data if type(v) is Value else v for v in ys]
+    d_dx, d_dy = op.partials
+    for vector, partials in ((xs, d_dx(x_data, y_data, node.data)), (ys, d_dy(x_data, y_data, node.data))):
+        for v, d in zip(vector, partials):
+            if type(v) is Value:
+                v.grad += g * d
+                if v._op is not None:
+                    v._pending -= 1
+                    if not v._pending:
+                        ready.append(v)
+                elif not _isfinite(v.grad):
+                    raise _gradient_overflow(v, v.grad)
+
+
+def _local_derivatives(node: Value, create_graph: bool) -> list[Any]:
+    """d node / d input for each of ``node.inputs``, in order (None for a constant input),
+    from the node's rule: on the Values themselves with ``create_graph``, else on numbers."""
+    op = node._op
+    assert op is not None
+    inputs = node.inputs
+    try:
+        if type(node._a) is tuple:
+            xs: Any = node._a
+            ys: Any = node._b
+            if not create_graph:
+                xs = [v.data if type(v) is Value else v for v in xs]
+                ys = [v.data if type(v) is Value else v for v in ys]
+            out = node if create_graph else node.data
+            found = [*op.partials[0](xs, ys, out), *op.partials[1](xs, ys, out)]
+            return [d if type(v) is Value else None for v, d in zip(inputs, found)]
+        if create_graph:
+            args: tuple[Any, ...] = (*inputs, node)
+        else:
+            args = (*(v.data if type(v) is Value else v for v in inputs), node.data)
+        return [op.partials[i](*args) if type(v) is Value else None for i, v in enumerate(inputs)]
+    except (ArithmeticError, ValueError):
+        raise _derivative_error(node) from None
+
+
 def _accumulate(total: Any, term: Any) -> Any:
     """``total + term``, without recording ``0 + term`` when nothing has been added yet."""
     return term if type(total) is float and total == 0.0 else total + term
@@ -491,18 +553,9 @@ def _chain_rule(
         if op is None or node not in grads:
             continue
         g = grads[node]
-        inputs = node.inputs
-        if create_graph:
-            args: tuple[Any, ...] = (*inputs, node)
-        else:
-            args = (*(v.data if type(v) is Value else v for v in inputs), node.data)
-        for i, inp in enumerate(inputs):
+        for inp, local in zip(node.inputs, _local_derivatives(node, create_graph)):
             if type(inp) is not Value:
                 continue
-            try:
-                local = op.partials[i](*args)
-            except (ArithmeticError, ValueError):
-                raise _derivative_error(node) from None
             term = g if type(local) is float and local == 1.0 else g * local
             grads[inp] = _accumulate(grads[inp], term) if inp in grads else term
             multiply_adds += 1
@@ -531,9 +584,57 @@ def gradients(
     return [grads.get(x, 0.0) for x in inputs]
 
 
+def dot(weights: Sequence[Operand], inputs: Sequence[Operand]) -> Value:
+    """``sum_i weights[i] * inputs[i]`` as ONE node (``rules.DOT``) instead of 2n - 1 binary
+    ones: a neuron's weighted sum. Its local derivatives are the inputs (for the weights) and
+    the weights (for the inputs). Either vector may mix Values and numbers."""
+    ws = tuple(weights)
+    xs = tuple(inputs)
+    if len(ws) != len(xs) or not ws:
+        raise ValueError(f"dot() needs two vectors of one length >= 1, got {len(ws)} and {len(xs)}")
+    try:
+        out = rules.DOT.forward(
+            [w.data if type(w) is Value else w for w in ws], [x.data if type(x) is Value else x for x in xs]
+        )
+        plain = type(out) is float and _isfinite(out)
+    except TypeError:
+        plain = False
+    if not plain:
+        # a constant that is not a plain int or float (numpy, bool, str, NaN...): check and
+        # convert every constant, then compute again
+        ws = tuple(w if type(w) is Value else _dot_constant(w, "weights") for w in ws)
+        xs = tuple(x if type(x) is Value else _dot_constant(x, "inputs") for x in xs)
+        out = rules.DOT.forward(
+            [w.data if type(w) is Value else w for w in ws], [x.data if type(x) is Value else x for x in xs]
+        )
+        if not _isfinite(out):
+            raise DomainError(f"dot() overflowed a float: got {out!r}")
+    node: Value = _new(Value)
+    node.data = out
+    node.grad = 0.0
+    node.label = None
+    node._pending = 0
+    if recording():
+        node._op = rules.DOT
+        node._a = ws
+        node._b = xs
+    else:
+        node._op = node._a = node._b = None
+    return node
+
+
+def _dot_constant(v: Any, which: str) -> float:
+    number = _constant(v, "dot")
+    if number is None:
+        raise TypeError(f"dot() {which} must be Values or numbers, got {type(v).__name__}")
+    return float(number)
+
+
 def apply(rule: Rule, *args: Operand) -> Value:
     """Apply any rule, one of ``autodiff.rules`` or your own, to Values and numbers: the way to
     add an operation without touching the engine. At least one argument must be a Value."""
+    if rule is rules.DOT:
+        return dot(*args)  # type: ignore[arg-type]
     if len(args) != rule.arity:
         raise TypeError(f"{rule.name}() takes {rule.arity} inputs, got {len(args)}")
     if rule.arity == 1:

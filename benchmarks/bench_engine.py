@@ -16,8 +16,8 @@ the median over rounds and the ratio of each peer's median to chaingrad's.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-import math
 import random
 import statistics
 import subprocess
@@ -28,53 +28,51 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-ENGINES = ("chaingrad", "micrograd", "torch")
+sys.path.insert(0, str(ROOT))
+from nn.data import make_moons  # noqa: E402  (pure data: the same points for every engine)
+
+ENGINES = ("chaingrad", "chaingrad-nn", "micrograd", "torch")
+"""chaingrad at micrograd's granularity (one node per scalar op), chaingrad's nn.MLP (one
+n-ary node per neuron's weighted sum), micrograd 0.1.0, torch 0-dim tensors."""
 
 
 # --- what runs inside one child process ------------------------------------------------------
 
 
-def moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> tuple[list[list[float]], list[int]]:
-    """Two interleaved half circles with Gaussian noise, labels -1 and +1 (as micrograd's demo)."""
+def initial_weights(sizes: list[int], seed: int = 0) -> list[float]:
+    """micrograd's initialization, in its parameter order (layer by layer, neuron by neuron,
+    weights then bias): weights uniform in [-1, 1] from ``random.Random(seed)``, biases 0."""
     rng = random.Random(seed)
-    half = n // 2
-    points = [[math.cos(math.pi * i / (half - 1)), math.sin(math.pi * i / (half - 1))] for i in range(half)]
-    points += [
-        [1 - math.cos(math.pi * i / (n - half - 1)), 0.5 - math.sin(math.pi * i / (n - half - 1))]
-        for i in range(n - half)
+    return [
+        value
+        for nin, nout in itertools.pairwise(sizes)
+        for _ in range(nout)
+        for value in [*(rng.uniform(-1, 1) for _ in range(nin)), 0.0]
     ]
-    xs = [[a + rng.gauss(0, noise), b + rng.gauss(0, noise)] for a, b in points]
-    return xs, [-1] * half + [1] * (n - half)
 
 
-class TorchScalarMLP:
-    """micrograd's MLP written with 0-dim torch tensors, one autograd node per scalar op."""
+class ScalarMLP:
+    """micrograd's MLP for any engine's scalar type: one graph node per scalar operation,
+    ``act = b + w0*x0 + w1*x1 + ...``, relu on hidden layers."""
 
-    def __init__(self, torch: Any, nin: int, nouts: list[int], rng: random.Random) -> None:
-        sizes = [nin, *nouts]
+    def __init__(self, make_parameter: Callable[[float], Any], sizes: list[int]) -> None:
+        values = iter(initial_weights(sizes))
         self.layers = [
             [
-                (
-                    [
-                        torch.tensor(rng.uniform(-1, 1), dtype=torch.float64, requires_grad=True)
-                        for _ in range(sizes[i])
-                    ],
-                    torch.tensor(0.0, dtype=torch.float64, requires_grad=True),
-                )
-                for _ in range(sizes[i + 1])
+                ([make_parameter(next(values)) for _ in range(nin)], make_parameter(next(values)))
+                for _ in range(nout)
             ]
-            for i in range(len(nouts))
+            for nin, nout in itertools.pairwise(sizes)
         ]
 
     def __call__(self, x: list[Any]) -> Any:
         for depth, layer in enumerate(self.layers):
-            last = depth == len(self.layers) - 1
             out = []
             for w, b in layer:
                 act = b
                 for wi, xi in zip(w, x):
                     act = act + wi * xi
-                out.append(act if last else act.relu())
+                out.append(act if depth == len(self.layers) - 1 else act.relu())
             x = out
         return x[0]
 
@@ -82,44 +80,53 @@ class TorchScalarMLP:
         return [p for layer in self.layers for w, b in layer for p in (*w, b)]
 
 
-def make_engine(
-    name: str,
-) -> tuple[Callable[[float], Any], Callable[[], tuple[Callable[[Any], Any], Callable[[], list[Any]]]]]:
-    """(make a leaf from a float, make the demo model) for one engine."""
-    if name == "chaingrad":
+SIZES = [2, 16, 16, 1]
+Model = tuple[Callable[[Any], Any], list[Any]]
+
+
+def make_engine(name: str) -> tuple[Callable[[float], Any], Callable[[], Model]]:
+    """(make an input leaf from a float, make the demo model) for one engine; every model starts
+    from the same weights."""
+    if name.startswith("chaingrad"):
         sys.path.insert(0, str(ROOT))
         from autodiff import Value
         from nn import MLP
 
-        def chaingrad_model() -> tuple[Callable[[Any], Any], Callable[[], list[Any]]]:
-            model = MLP(2, [16, 16, 1], seed=0)
-            return (lambda x: model(x)[0]), model.parameters
+        def chaingrad_model() -> Model:
+            if name == "chaingrad":
+                scalar = ScalarMLP(Value, SIZES)
+                return scalar, scalar.parameters()
+            model = MLP(SIZES[0], SIZES[1:], activation="relu", seed=0)
+            for p, value in zip(model.parameters(), initial_weights(SIZES)):
+                p.data = value
+            return (lambda x: model(x)[0]), model.parameters()
 
         return Value, chaingrad_model
     if name == "micrograd":
-        random.seed(0)
         from micrograd.engine import Value as MicroValue
         from micrograd.nn import MLP as MicroMLP  # noqa: N811
 
-        def micrograd_model() -> tuple[Callable[[Any], Any], Callable[[], list[Any]]]:
-            model = MicroMLP(2, [16, 16, 1])
-            return model, model.parameters
+        def micrograd_model() -> Model:
+            model = MicroMLP(SIZES[0], SIZES[1:])
+            for p, value in zip(model.parameters(), initial_weights(SIZES)):
+                p.data = value
+            return model, model.parameters()
 
         return MicroValue, micrograd_model
     import torch
 
-    def torch_model() -> tuple[Callable[[Any], Any], Callable[[], list[Any]]]:
-        model = TorchScalarMLP(torch, 2, [16, 16, 1], random.Random(0))
-        return model, model.parameters
+    def torch_model() -> Model:
+        scalar = ScalarMLP(lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True), SIZES)
+        return scalar, scalar.parameters()
 
     return (lambda v: torch.tensor(v, dtype=torch.float64)), torch_model
 
 
 def run_step(engine: str, steps: int) -> dict[str, Any]:
     leaf, make_model = make_engine(engine)
-    model, parameters = make_model()
-    params = parameters()
-    xs, ys = moons()
+    model, params = make_model()
+    xs, labels = make_moons(100, noise=0.1, seed=0)
+    ys = [2 * label - 1 for label in labels]
     is_torch = engine == "torch"
     if is_torch:
         import torch
@@ -200,7 +207,9 @@ def child(args: argparse.Namespace) -> None:
 
 
 def available(engine: str) -> bool:
-    module = {"chaingrad": "autodiff", "micrograd": "micrograd", "torch": "torch"}[engine]
+    module = {"chaingrad": "autodiff", "chaingrad-nn": "nn", "micrograd": "micrograd", "torch": "torch"}[
+        engine
+    ]
     probe = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import {module}"
     return subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
 
@@ -216,31 +225,38 @@ def measure(engine: str, task: str, n: int) -> dict[str, Any] | None:
 
 
 def table(title: str, cases: list[tuple[str, int]], engines: list[str], rounds: int, key: str) -> None:
+    """Run every case on every engine, ``rounds`` times interleaved, and print the medians and
+    how many times each peer's median is chaingrad's."""
     print(f"\n{title}")
-    results: dict[tuple[str, str, int], list[float]] = {}
+    results: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for _ in range(rounds):
         for task, n in cases:
             for engine in engines:
                 out = measure(engine, task, n)
                 if out is not None:
-                    results.setdefault((engine, task, n), []).append(out[key])
-    header = (
-        f"{'case':>16} "
-        + " ".join(f"{e:>14}" for e in engines)
-        + "   "
-        + "  ".join(f"{e}/chaingrad" for e in engines if e != "chaingrad")
+                    results.setdefault((engine, task, n), []).append(out)
+    ours = [e for e in engines if e.startswith("chaingrad")]
+    ratios = [(peer, mine) for peer in engines if peer not in ours for mine in ours]
+    print(
+        f"{'case':>14} "
+        + " ".join(f"{e:>13}" for e in engines)
+        + "  "
+        + " ".join(f"{peer + '/' + mine:>23}" for peer, mine in ratios)
     )
-    print(header)
     for task, n in cases:
-        medians = {e: statistics.median(results[(e, task, n)]) for e in engines if (e, task, n) in results}
-        cells = " ".join(f"{medians[e]:>14.6g}" if e in medians else f"{'-':>14}" for e in engines)
-        ours = medians.get("chaingrad")
-        ratios = "  ".join(
-            f"{medians[e] / ours:>{len(e) + 11}.1f}x" if e in medians and ours else f"{'-':>{len(e) + 12}}"
-            for e in engines
-            if e != "chaingrad"
+        runs = {e: results.get((e, task, n), []) for e in engines}
+        medians = {e: statistics.median(r[key] for r in runs[e]) for e in engines if runs[e]}
+        cells = " ".join(f"{medians[e]:>13.5g}" if e in medians else f"{'-':>13}" for e in engines)
+        shown = " ".join(
+            f"{medians[peer] / medians[mine]:>22.1f}x"
+            if peer in medians and mine in medians
+            else f"{'-':>23}"
+            for peer, mine in ratios
         )
-        print(f"{task + ' ' + str(n):>16} {cells}   {ratios}")
+        print(f"{task + ' ' + str(n):>14} {cells}  {shown}")
+        if "loss" in next(iter(runs.values()), [{}])[0]:
+            losses = "  ".join(f"{e} {runs[e][0]['loss']:.15g}" for e in engines if runs[e])
+            print(f"{'':>14} loss after the last step: {losses}")
 
 
 def main() -> None:
@@ -268,14 +284,14 @@ def main() -> None:
     table(
         "(b) chain y = y*1.0001 + 0.0001, build + backward, seconds",
         [("chain", n) for n in sizes],
-        engines,
+        [e for e in engines if e != "chaingrad-nn"],
         rounds,
         "seconds",
     )
     table(
         "(c) bytes per graph node (tracemalloc)",
         [("memory", 100_000)],
-        [e for e in engines if e != "torch"],
+        [e for e in engines if e not in ("torch", "chaingrad-nn")],
         1,
         "bytes_per_node",
     )

@@ -10,7 +10,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 
-from autodiff import Value
+from autodiff import Value, dot
 
 Input = Value | float
 
@@ -36,8 +36,10 @@ class Module:
 
 
 class Neuron(Module):
-    """``activation(sum_i w_i x_i + b)`` with ``nin`` weights drawn uniformly from
-    ``[-1/sqrt(nin), 1/sqrt(nin)]`` (fan-in scaled, as ``torch.nn.Linear``) and ``b = 0``."""
+    """``activation(w . x + b)``, the weighted sum recorded as one node (``autodiff.dot``).
+
+    ``nin`` weights drawn uniformly from ``[-1/sqrt(nin), 1/sqrt(nin)]`` (fan-in scaled, as
+    ``torch.nn.Linear``) and ``b = 0``."""
 
     def __init__(self, nin: int, activation: str = "relu", rng: random.Random | None = None) -> None:
         if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
@@ -52,14 +54,26 @@ class Neuron(Module):
         self.b = Value(0.0)
         self.activation = activation
         self._activate = ACTIVATIONS[activation]
+        self._name("")
+
+    def _name(self, prefix: str) -> None:
+        """Label the parameters ``{prefix}w0``, ``w1``, ..., ``{prefix}b`` (as Python indexes
+        them), and the weighted sum and the output of each call ``{prefix}z`` and ``{prefix}a``.
+        Layers and MLPs prefix ``N3.`` and ``L0.``: ``autodiff.viz`` draws clusters by these."""
+        for i, w in enumerate(self.w):
+            w.label = f"{prefix}w{i}"
+        self.b.label = f"{prefix}b"
+        self._z, self._a = f"{prefix}z", f"{prefix}a"
 
     def __call__(self, x: Sequence[Input]) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"Neuron expects {len(self.w)} inputs, got {len(x)}")
-        act = self.b
-        for wi, xi in zip(self.w, x):
-            act = act + wi * xi
-        return self._activate(act)
+        # the bias is the weight of a constant input 1: one n-ary node for the whole sum
+        z = dot((*self.w, self.b), (*x, 1.0))
+        z.label = self._z
+        a = self._activate(z)
+        a.label = self._a
+        return a
 
     def parameters(self) -> list[Value]:
         return [*self.w, self.b]
@@ -77,6 +91,12 @@ class Layer(Module):
         if isinstance(nout, bool) or not isinstance(nout, int) or nout < 1:
             raise ValueError(f"Layer needs a positive whole number of neurons, got {nout!r}")
         self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
+        self._name("")
+
+    def _name(self, prefix: str) -> None:
+        """Label every neuron's values ``{prefix}N{j}.`` (see ``Neuron._name``)."""
+        for j, neuron in enumerate(self.neurons):
+            neuron._name(f"{prefix}N{j}.")
 
     def __call__(self, x: Sequence[Input]) -> list[Value]:
         return [neuron(x) for neuron in self.neurons]
@@ -108,6 +128,8 @@ class MLP(Module):
             Layer(sizes[i], sizes[i + 1], activation if i < len(nouts) - 1 else "linear", rng)
             for i in range(len(nouts))
         ]
+        for i, layer in enumerate(self.layers):
+            layer._name(f"L{i}.")
 
     def __call__(self, x: Sequence[Input]) -> list[Value]:
         out: Sequence[Input] = x

@@ -220,3 +220,35 @@ def value_gradients(program: Program, xs: Sequence[float]) -> tuple[float, list[
     out = program.run(ValueOps, leaves)[-1]
     out.backward()
     return out.data, [leaf.grad for leaf in leaves]
+
+
+# --- vector functions and small matrices (higher-order, functional and forward-mode tests) -----
+
+
+def vector_function(program: Program, n_outputs: int) -> Callable[[Sequence[Any]], list[Any]]:
+    """``program`` as a function from R^n to R^m: its last ``n_outputs`` slots, on Values.
+
+    The outputs share most of their graph (each later slot reads earlier ones), as the
+    outputs of a layer share its inputs. ``n_outputs`` must not exceed the number of steps,
+    so that every output is an operation node rather than an input passed through."""
+    assert 1 <= n_outputs <= len(program.steps)
+    return lambda xs: program.run(ValueOps, xs)[-n_outputs:]
+
+
+def matmul(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]]) -> list[list[float]]:
+    """The matrix product of two lists of rows."""
+    return [[math.fsum(row[k] * b[k][j] for k in range(len(b))) for j in range(len(b[0]))] for row in a]
+
+
+def matvec(a: Sequence[Sequence[float]], v: Sequence[float]) -> list[float]:
+    """A v, for A a list of rows."""
+    return [math.fsum(x * y for x, y in zip(row, v)) for row in a]
+
+
+def vecmat(u: Sequence[float], a: Sequence[Sequence[float]]) -> list[float]:
+    """u^T A, for A a list of rows."""
+    return [math.fsum(u[i] * a[i][j] for i in range(len(a))) for j in range(len(a[0]))]
+
+
+def dot(u: Sequence[float], v: Sequence[float]) -> float:
+    return math.fsum(x * y for x, y in zip(u, v))

@@ -87,7 +87,7 @@ def test_hidden_layers_use_the_activation_and_the_last_is_linear(activation: str
     hidden2 = model.layers[1](hidden1)
     final = model.layers[2](hidden2)
     assert all(h.op is RULES[activation] for h in hidden1 + hidden2)
-    assert all(o.op is RULES["add"] for o in final)  # w . x + b, no activation
+    assert all(o.op is RULES["dot"] for o in final)  # w . x + b as one node, no activation
     assert [o.data for o in model(x)] == [o.data for o in final]
 
 

@@ -86,9 +86,13 @@ BINARY: dict[str, Binary] = {
 NEGATIVE_BASE_POWERS = ((-2.0, 3.0), (-1.5, -2.0), (-0.5, 2.0))
 
 
+VECTOR = ("dot",)
+"""Rules over two vectors, tested below."""
+
+
 def test_the_tables_cover_every_rule() -> None:
     """A rule added to RULES without a row here must fail this suite, not slip past it."""
-    assert set(UNARY) | set(BINARY) == set(RULES)
+    assert set(UNARY) | set(BINARY) | set(VECTOR) == set(RULES)
     assert not set(UNARY) & set(BINARY)
     for name in UNARY:
         assert RULES[name].arity == 1, name
@@ -349,3 +353,55 @@ def test_derivative_relative_accuracy_at_extremes(name: str, x: float) -> None:
     UNARY[name].apply(v).backward()
     want = _decimal_derivative(name, x)
     assert v.grad == pytest.approx(want, rel=1e-6, abs=0.0), f"{name}'({x}) = {v.grad!r}, exact {want!r}"
+
+
+# --- dot: the rule over two vectors --------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 17])
+@pytest.mark.parametrize("constants", ["none", "inputs", "mixed"])
+def test_dot_matches_its_binary_expansion_and_finite_differences(n: int, constants: str) -> None:
+    """dot(w, x) = sum_i w_i x_i as one node: the value and every element's gradient agree with
+    finite differences; constants (plain numbers) in either vector get no gradient."""
+    import random
+
+    from autodiff import dot
+
+    rng = random.Random(n)
+    w_data = [rng.uniform(-2, 2) for _ in range(n)]
+    x_data = [rng.uniform(-2, 2) for _ in range(n)]
+    ws: list[Value | float] = [Value(v) for v in w_data]
+    xs: list[Value | float] = [Value(v) if constants == "none" else v for v in x_data]
+    if constants == "mixed":
+        ws[0] = w_data[0]
+        xs[-1] = Value(x_data[-1])
+    out = dot(ws, xs).tanh()
+    assert out.data == math.tanh(sum(a * b for a, b in zip(w_data, x_data)))
+    out.backward()
+
+    def f_of(vector: list[float], i: int) -> Callable[[float], float]:
+        def f(t: float) -> float:
+            moved = [*vector]
+            moved[i] = t
+            other = x_data if vector is w_data else w_data
+            return math.tanh(sum(a * b for a, b in zip(moved, other)))
+
+        return f
+
+    for vector, values in ((w_data, ws), (x_data, xs)):
+        for i, v in enumerate(values):
+            if isinstance(v, Value):
+                assert_matches_fd(v.grad, f_of(vector, i), vector[i], 1e-4, what=f"dot element {i}")
+
+
+def test_dot_rejects_bad_vectors() -> None:
+    from autodiff import DomainError, dot
+
+    with pytest.raises(ValueError, match="one length"):
+        dot([Value(1.0)], [1.0, 2.0])
+    with pytest.raises(ValueError, match="one length"):
+        dot([], [])
+    with pytest.raises(TypeError, match="str"):
+        dot([Value(1.0)], ["x"])
+    with pytest.raises(DomainError, match="nan"):
+        dot([Value(1.0)], [math.nan])
