@@ -465,6 +465,8 @@ def _propagate(root: Value) -> None:
                     b.grad += g * d_dy(x, y, out)
         except (ArithmeticError, ValueError):
             raise _derivative_error(node) from None
+        # release each input: one consumer fewer to wait for (written out for a and b rather
+        # than looped over: this is the engine's hottest path, run once per node)
         if a is not None:
             if a._op is not None:
                 a._pending -= 1
