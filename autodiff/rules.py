@@ -157,7 +157,7 @@ def _dot(x: Sequence[float], y: Sequence[float]) -> float:
 DOT = Rule(
     "dot", "·", _dot,
     (lambda x, y, out: y, lambda x, y, out: x),
-    "x · y = sum_i x_i y_i over two vectors;  d/dx_i = y_i,  d/dy_i = x_i (the partials are vectors)",
+    "x · y = sum_i x_i y_i, over two vectors;  d/dx_i = y_i,  d/dy_i = x_i",
 )
 """The one rule over vectors: a neuron's weighted sum w · x as a single node, whose local
 derivatives are the inputs (for the weights) and the weights (for the inputs)."""

@@ -343,7 +343,8 @@ def _local_rules(node: Value) -> list[str]:
     if len(parts) != rule.arity:
         return []
     # the formula alone, without any remark after it: "d/dx = 1 - tanh(x)^2, computed as ..."
-    parts = [re.split(r",\s| \(|:\s", part, maxsplit=1)[0] for part in parts]
+    # (a remark follows a comma and one space; partials are separated by a comma and two)
+    parts = [re.split(r",\s|:\s", part, maxsplit=1)[0] for part in parts]
     if _over_vectors(node):
         half = len(node.inputs) // 2
         return [parts[0]] * half + [parts[1]] * (len(node.inputs) - half)
@@ -1101,7 +1102,8 @@ class BackwardStep:
         name = scene.name(node)
         head = f"Step {self.index + 1} of {self.count}: {name}"
         if node.op is not None:
-            formula = _formula(node, lambda v: None if v is node else scene.name(v), fmt, 1)
+            # inputs by label; unlabelled operations written out, so that brackets follow precedence
+            formula = _formula(node, lambda v: v.label or None if v is not node else None, fmt, 4)
             head += f" = {formula}" if formula != name else ""
             head += f"  ({node.op.name})"
         if node is self.root:

@@ -1,5 +1,61 @@
-"""Neural networks built on ``autodiff.Value``."""
+"""Neural networks built on ``autodiff.Value``: modules, losses, optimizers, ``fit``, toy
+datasets, saved models, plots, and ``to_torch`` for learners who outgrow scalars."""
 
-from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
+from .data import (
+    batches,
+    make_blobs,
+    make_circles,
+    make_moons,
+    make_regression_curve,
+    make_spirals,
+    make_xor,
+    train_test_split,
+)
+from .export import to_torch
+from .io import ModelFileError, load, save
+from .losses import LOSSES, binary_cross_entropy, cross_entropy, hinge, l2, mse, softmax
+from .module import ACTIVATIONS, MLP, IncompatibleKeys, Layer, Module, Neuron
+from .optim import SGD, Adam, AdamW, Optimizer, RMSprop, linear_decay, step_decay
+from .plot import plot_decision_boundary, plot_history
+from .train import History, binary_accuracy, categorical_accuracy, fit
 
-__all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron"]
+__all__ = [
+    "ACTIVATIONS",
+    "LOSSES",
+    "MLP",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "History",
+    "IncompatibleKeys",
+    "Layer",
+    "ModelFileError",
+    "Module",
+    "Neuron",
+    "Optimizer",
+    "RMSprop",
+    "batches",
+    "binary_accuracy",
+    "binary_cross_entropy",
+    "categorical_accuracy",
+    "cross_entropy",
+    "fit",
+    "hinge",
+    "l2",
+    "linear_decay",
+    "load",
+    "make_blobs",
+    "make_circles",
+    "make_moons",
+    "make_regression_curve",
+    "make_spirals",
+    "make_xor",
+    "mse",
+    "plot_decision_boundary",
+    "plot_history",
+    "save",
+    "softmax",
+    "step_decay",
+    "to_torch",
+    "train_test_split",
+]

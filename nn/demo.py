@@ -2,30 +2,25 @@
 
     python -m nn.demo
 
-micrograd's demo, on chaingrad: MLP(2, [16, 16, 1]) with relu, the hinge loss
-``mean(max(0, 1 - y * score))`` plus ``1e-4 * sum(w^2)``, full-batch gradient descent with a
-decaying learning rate. Prints the loss as it trains, then the decision boundary as text.
+150 points of two moons, 100 to train on and 50 held out to test; MLP(2, [16, 16, 1]) with
+relu; its one output is a logit z, the model's belief that a point is in class 1 being
+sigmoid(z). ``fit`` trains it with the binary cross-entropy from logits and Adam, full batch,
+and prints the loss and the accuracies as it goes; then the decision boundary, as text.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
-from autodiff import Value, no_grad
+from autodiff import no_grad
 
-from .data import make_moons
+from .data import make_moons, train_test_split
+from .io import save
 from .module import MLP
-
-
-def hinge_loss(model: MLP, X: list[list[float]], signs: list[int]) -> tuple[Value, float]:
-    """Mean hinge loss plus L2 penalty, and the accuracy, of ``model`` on points ``X`` with
-    labels ``signs`` in {-1, +1}."""
-    scores = [model(x)[0] for x in X]
-    margins = [(1 - s * score).relu() for s, score in zip(signs, scores)]
-    data_loss = sum(margins, Value(0.0)) * (1.0 / len(margins))
-    l2 = sum((p * p for p in model.parameters()), Value(0.0))
-    accuracy = sum((score.data > 0) == (s > 0) for s, score in zip(signs, scores)) / len(signs)
-    return data_loss + 1e-4 * l2, accuracy
+from .optim import Adam
+from .plot import plot_decision_boundary, plot_history
+from .train import History, fit
 
 
 def decision_map(
@@ -50,25 +45,45 @@ def decision_map(
     return "\n".join("".join(row) for row in rows)
 
 
-def main(steps: int = 100) -> float:
-    X, labels = make_moons(100, noise=0.1, seed=0)
-    signs = [2 * label - 1 for label in labels]
+def _report(history: History, epoch: int) -> None:
+    loss, accuracy, test = (history[key][epoch - 1] for key in ("loss", "accuracy", "val_accuracy"))
+    print(f"epoch {epoch:3d}  loss {loss:.4f}  train accuracy {accuracy:4.0%}  test accuracy {test:4.0%}")
+
+
+def main(epochs: int = 100, out: str | Path = "out") -> tuple[float, float]:
+    """Train, print, draw, save; return the final (training accuracy, test accuracy).
+
+    Writes ``decision_boundary.png``, ``loss_curve.png`` (when matplotlib is installed) and
+    ``model.json`` into the folder ``out``."""
+    X, labels = make_moons(150, noise=0.1, seed=0)
+    X_train, X_test, y_train, y_test = train_test_split(X, labels, test_size=50, seed=0)
     model = MLP(2, [16, 16, 1], activation="relu", seed=1)
-    print(f"{model}\n{len(model.parameters())} parameters, 100 points of two moons\n")
+    optimizer = Adam(model.parameters(), lr=0.05)
+    print(f"{model}\n{len(model.parameters())} parameters; two moons: {len(X_train)} points to "
+          f"train on, {len(X_test)} held out\n{optimizer}\n")
     start = time.perf_counter()
-    accuracy = 0.0
-    for k in range(steps):
-        loss, accuracy = hinge_loss(model, X, signs)
-        model.zero_grad()
-        loss.backward()
-        learning_rate = 1.0 - 0.9 * k / steps
-        for p in model.parameters():
-            p.data -= learning_rate * p.grad
-        if k % 10 == 0 or k == steps - 1:
-            print(f"step {k:3d}  loss {loss.data:.4f}  accuracy {accuracy:.0%}")
-    print(f"\n{steps} steps in {time.perf_counter() - start:.1f} s\n")
-    print(decision_map(model, X, labels))
-    return accuracy
+    history = fit(
+        model, (X_train, y_train), "binary_cross_entropy_with_logits", optimizer, epochs,
+        validation_data=(X_test, y_test), progress=None,
+    )
+    for epoch in [1, *range(10, epochs + 1, 10)]:
+        _report(history, epoch)
+    train_accuracy, test_accuracy = history.accuracy[-1], history.val_accuracy[-1]
+    print(f"\n{epochs} epochs in {time.perf_counter() - start:.1f} s: training accuracy "
+          f"{train_accuracy:.0%}, test accuracy {test_accuracy:.0%}\n")
+    print(decision_map(model, X_train, y_train))
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    save(model, folder / "model.json")
+    written = [folder / "model.json"]
+    try:
+        plot_decision_boundary(model, X_train, y_train, path=folder / "decision_boundary.png")
+        plot_history(history, path=folder / "loss_curve.png")
+        written += [folder / "decision_boundary.png", folder / "loss_curve.png"]
+    except ImportError as missing:
+        print(f"(no pictures: {missing})")
+    print("\nwrote " + ", ".join(str(path) for path in written))
+    return train_accuracy, test_accuracy
 
 
 if __name__ == "__main__":

@@ -2,13 +2,19 @@
 
 A neuron computes ``activation(w . x + b)``; a layer is neurons side by side reading the same
 inputs; an MLP is layers in a chain, ``a^l = activation(W^l a^(l-1) + b^l)``, its last layer linear.
+
+Every parameter has a name, the label it carries in graph pictures: ``L0.N3.w1`` is weight 1 of
+neuron 3 of layer 0, ``L0.N3.b`` its bias. ``named_parameters()`` and ``state_dict()`` use these
+names, as PyTorch's do.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import NamedTuple, TypeVar
 
 from autodiff import Value, dot
 
@@ -24,15 +30,113 @@ ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
 """The activations a neuron can use, by name."""
 
 
+ModuleT = TypeVar("ModuleT", bound="Module")
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(..., strict=False)`` skipped: the model's parameters the state did
+    not hold, and the state's names the model does not have."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
 class Module:
-    """Anything with parameters: ``parameters()`` lists them, ``zero_grad()`` clears their grads."""
+    """Anything with parameters, named as PyTorch names them.
+
+    ``parameters()`` lists them and ``named_parameters()`` pairs each with its name, in the same
+    order; ``zero_grad()`` clears their grads; ``state_dict()`` / ``load_state_dict()`` copy
+    their values out and back in; ``train()`` / ``eval()`` set ``training`` on the module and
+    every submodule (``children()``). No layer here behaves differently in training yet; the
+    flag is there for those that will (dropout, batch norm), as in PyTorch.
+
+    A subclass overrides ``parameters()``; it may override ``named_parameters()`` and
+    ``children()`` too, else its parameters are named by position: ``"0"``, ``"1"``, ...
+    """
+
+    training: bool = True
+    """True after ``train()`` (and from the start), False after ``eval()``."""
 
     def parameters(self) -> list[Value]:
+        return []
+
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        """``(name, parameter)`` pairs, in the order of ``parameters()``."""
+        for i, p in enumerate(self.parameters()):
+            yield str(i), p
+
+    def children(self) -> list[Module]:
+        """The modules this one is made of (a Layer's neurons, an MLP's layers)."""
         return []
 
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = 0.0
+
+    def train(self: ModuleT, mode: bool = True) -> ModuleT:
+        """Set ``training = mode`` here and in every submodule; returns the module itself."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train() mode must be True or False, got {mode!r}")
+        self.training = mode
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self: ModuleT) -> ModuleT:
+        """``train(False)``: evaluation mode. It does not stop graph recording: use
+        ``autodiff.no_grad()`` for that."""
+        return self.train(False)
+
+    def state_dict(self) -> dict[str, float]:
+        """Every parameter's value by name: ``{"L0.N0.w0": 0.31..., ...}``, a copy."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, float], strict: bool = True) -> IncompatibleKeys:
+        """Set the parameters' values from ``state`` (name -> number), as ``state_dict()`` gives.
+
+        With ``strict`` (the default) the names must match exactly: a missing or an unexpected
+        name is a ValueError listing them. Each value must be a finite real number (TypeError,
+        ValueError otherwise). Everything is checked before anything is set, so a failed load
+        leaves the module as it was. Returns the names it skipped (none when ``strict``).
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"load_state_dict() needs a mapping of name -> number, got {type(state).__name__}"
+            )
+        params = dict(self.named_parameters())
+        missing = [name for name in params if name not in state]
+        unexpected = [str(name) for name in state if name not in params]
+        if strict and (missing or unexpected):
+            problems = []
+            if missing:
+                problems.append(f"missing {_listing(missing)}")
+            if unexpected:
+                problems.append(f"unexpected {_listing(unexpected)}")
+            raise ValueError(f"load_state_dict() for {type(self).__name__}: {'; '.join(problems)}")
+        values: list[tuple[Value, float]] = []
+        for name, p in params.items():
+            if name not in state:
+                continue
+            number = state[name]
+            if isinstance(number, bool) or not isinstance(number, numbers.Real):
+                kind = type(number).__name__
+                raise TypeError(f"load_state_dict(): {name!r} must be a real number, got {kind}: {number!r}")
+            try:
+                number = float(number)
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
+                raise ValueError(f"load_state_dict(): {name!r} must be finite, got {number!r}")
+            values.append((p, number))
+        for p, number in values:
+            p.data = number
+        return IncompatibleKeys(missing, unexpected)
+
+
+def _listing(names: list[str], limit: int = 8) -> str:
+    """``'a', 'b', 'c'`` or ``'a', 'b', ... (12 in all)``: a list an error message can show."""
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown if len(names) <= limit else f"{shown}, ... ({len(names)} in all)"
 
 
 class Neuron(Module):
@@ -78,6 +182,12 @@ class Neuron(Module):
     def parameters(self) -> list[Value]:
         return [*self.w, self.b]
 
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        """``("w0", w0)``, ``("w1", w1)``, ..., ``("b", b)``."""
+        for i, w in enumerate(self.w):
+            yield f"w{i}", w
+        yield "b", self.b
+
     def __repr__(self) -> str:
         return f"Neuron({len(self.w)}, activation={self.activation!r})"
 
@@ -104,6 +214,15 @@ class Layer(Module):
     def parameters(self) -> list[Value]:
         return [p for neuron in self.neurons for p in neuron.parameters()]
 
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        """Each neuron's, prefixed ``N{j}.``: ``("N0.w0", ...)``, ..., ``("N1.w0", ...)``."""
+        for j, neuron in enumerate(self.neurons):
+            for name, p in neuron.named_parameters():
+                yield f"N{j}.{name}", p
+
+    def children(self) -> list[Module]:
+        return list(self.neurons)
+
     def __repr__(self) -> str:
         first = self.neurons[0]
         return f"Layer({len(first.w)}, {len(self.neurons)}, activation={first.activation!r})"
@@ -122,6 +241,8 @@ class MLP(Module):
             raise ValueError(
                 f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
             )
+        self.activation = activation
+        """The hidden layers' activation (the last layer is linear)."""
         rng = random.Random(seed)
         sizes = [nin, *nouts]
         self.layers = [
@@ -139,6 +260,15 @@ class MLP(Module):
 
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]
+
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        """Each layer's, prefixed ``L{i}.``: ``("L0.N0.w0", ...)``, ..., ``("L2.N0.b", ...)``."""
+        for i, layer in enumerate(self.layers):
+            for name, p in layer.named_parameters():
+                yield f"L{i}.{name}", p
+
+    def children(self) -> list[Module]:
+        return list(self.layers)
 
     def __repr__(self) -> str:
         return f"MLP({', '.join(map(repr, self.layers))})"

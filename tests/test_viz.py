@@ -775,3 +775,16 @@ def test_shutil_which_is_what_finds_dot(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.delenv(viz.ENV_VAR, raising=False)
     monkeypatch.setattr(viz, "_script_dirs", lambda: [])
     assert viz.find_renderers() == [viz.Renderer("dot", shutil.which("dot") or "")]
+
+
+def test_describe_brackets_unlabelled_subexpressions_and_keeps_whole_derivative_formulas() -> None:
+    """An unlabelled node named by its formula keeps its brackets inside a larger formula, and
+    the derivative shown is the rule's whole formula, not cut at a bracket."""
+    a, b = Value(2.0, "a"), Value(3.0, "b")
+    t = (a + b) * (a - b)
+    t.label = "t"
+    first = next(iter(backward_steps(t))).describe()
+    assert "t = (a + b) · (a - b)" in first
+    x = Value(0.5, "x")
+    assert "d/dx = σ(x) (1 - σ(x))" in next(iter(backward_steps(x.sigmoid()))).describe()
+    assert "d/dx = 1 / (2 sqrt(x))" in next(iter(backward_steps(x.sqrt()))).describe()

@@ -1,0 +1,356 @@
+"""Loss functions: how wrong the predictions are, as one ``Value`` to call ``backward()`` on.
+
+Shapes. A *sample* is what a model returns for one input: a scalar (a ``Value`` or a number) or
+a vector of them (``MLP`` always returns a list, ``[score]`` for one output). A *batch* is a list
+of samples. Every loss takes one sample or a batch, with targets of the same shape, and returns
+a ``Value``: the mean over the batch (over every entry, for vector samples). A one-entry
+prediction ``[score]`` pairs with a bare number target, so ``[model(x) for x in X]`` goes with a
+plain list of labels ``y``; anything else must match entry for entry (no silent broadcasting).
+
+Each loss is written with the engine's operations, so ``backward()`` applies the chain rule
+through it like through any other graph; the docstrings give the derivative it amounts to.
+Stable forms are used wherever a naive formula would overflow or lose digits (log-sum-exp,
+softplus): at logits of +-1000 every loss is finite and exact.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, overload
+
+from autodiff import DomainError, Value, dot
+
+from .module import Module
+
+Scalar = Value | float
+"""One number of a prediction: a Value, or a plain number (int and bool are accepted too)."""
+Sample = Scalar | Sequence[Scalar]
+"""What a model returns for one input: a scalar, or a vector of scalars."""
+Batch = Sample | Sequence[Sample]
+"""One sample, or a list of samples."""
+LossFunction = Callable[[Any, Any], Value]
+"""``loss(predictions, targets) -> Value``."""
+
+
+# --- shapes --------------------------------------------------------------------------------------
+
+
+def _is_scalar(x: object) -> bool:
+    return isinstance(x, (Value, numbers.Real))
+
+
+def _is_vector(x: object) -> bool:
+    return isinstance(x, Sequence) and not isinstance(x, (str, bytes))
+
+
+def _pairs(
+    predictions: Any, targets: Any, loss: str, names: tuple[str, str] = ("predictions", "targets")
+) -> tuple[list[Value], list[Any]]:
+    """Pair every predicted number with its target, walking both structures together.
+
+    Returns the predictions as Values (plain numbers become constant leaves) and the targets as
+    they are. Raises ValueError for empty input, a length mismatch or a non-finite number, and
+    TypeError for anything that is neither a number, a Value nor a list, naming the position.
+    """
+    preds: list[Value] = []
+    targs: list[Any] = []
+
+    def walk(p: Any, t: Any, where: str) -> None:
+        if _is_scalar(p) and _is_scalar(t):
+            preds.append(p if isinstance(p, Value) else _leaf(p, f"{loss}() {names[0]}{where}"))
+            targs.append(t)
+            return
+        p_vector, t_vector = _is_vector(p), _is_vector(t)
+        if p_vector and _is_scalar(t) and len(p) == 1:  # [score] against a bare label
+            walk(p[0], t, f"{where}[0]")
+            return
+        if _is_scalar(p) and t_vector and len(t) == 1:  # a bare score against [label]
+            walk(p, t[0], where)
+            return
+        for x, name, vector in ((p, names[0], p_vector), (t, names[1], t_vector)):
+            if not vector and not _is_scalar(x):
+                raise TypeError(
+                    f"{loss}() {name}{where} must be a Value, a number or a list of them, "
+                    f"got {type(x).__name__}"
+                )
+        if not (p_vector and t_vector):
+            many, one = (names[0], names[1]) if p_vector else (names[1], names[0])
+            size = len(p) if p_vector else len(t)
+            raise ValueError(f"{loss}() {many}{where} has {size} entries but {one}{where} is a single number")
+        if len(p) != len(t):
+            raise ValueError(
+                f"{loss}() {names[0]}{where} has {len(p)} entries but {names[1]}{where} has {len(t)}"
+            )
+        if not p:
+            raise ValueError(f"{loss}() {names[0]}{where} is empty")
+        for i, (pi, ti) in enumerate(zip(p, t)):
+            walk(pi, ti, f"{where}[{i}]")
+
+    walk(predictions, targets, "")
+    for i, t in enumerate(targs):
+        if not isinstance(t, Value) and not math.isfinite(t):
+            raise ValueError(f"{loss}() {names[1]} must be finite, got {t!r} (entry {i})")
+    return preds, targs
+
+
+def _leaf(x: Any, what: str) -> Value:
+    if not math.isfinite(x):
+        raise ValueError(f"{what} must be finite, got {x!r}")
+    return Value(float(x))
+
+
+def _numbers(targets: list[Any], loss: str, name: str) -> list[float]:
+    """Targets of a classification loss: plain numbers (a Value target is a mistake here)."""
+    for i, t in enumerate(targets):
+        if isinstance(t, Value):
+            raise TypeError(f"{loss}() {name} must be numbers, got a Value at entry {i} (use .data)")
+    return [float(t) for t in targets]
+
+
+def _total(terms: Sequence[Value]) -> Value:
+    """sum_i terms[i] as one node (a dot product with ones): d total / d terms[i] = 1."""
+    return dot(terms, [1.0] * len(terms))
+
+
+def _mean(terms: Sequence[Value]) -> Value:
+    """(1/n) sum_i terms[i]: d mean / d terms[i] = 1/n."""
+    return _total(terms) / len(terms)
+
+
+# --- the losses ----------------------------------------------------------------------------------
+
+
+def mse(predictions: Batch, targets: Any, half: bool = False) -> Value:
+    """Mean squared error over the ``n`` numbers predicted:
+
+        L = (1/n) sum_i (y_i - t_i)^2,        dL/dy_i = (2/n) (y_i - t_i)
+
+    (``torch.nn.MSELoss``). With ``half=True`` the book's cost ``C = 1/(2n) sum_i (y_i - t_i)^2``,
+    exactly half of it, whose derivative has no 2: ``dC/dy_i = (y_i - t_i) / n``. (With one output
+    per sample, ``n`` is the number of samples, as in the book; with k outputs per sample ``n``
+    counts all of them, so the book's ``1/(2n) sum_x ||y(x) - t(x)||^2`` is k times this.)
+
+    ``predictions``: one sample or a batch (see the module docstring); ``targets``: numbers or
+    Values of the same shape.
+    """
+    preds, targs = _pairs(predictions, targets, "mse")
+    diffs = [p - t for p, t in zip(preds, targs)]
+    squares = dot(diffs, diffs)  # sum_i d_i^2 as one node: d/d d_i = 2 d_i
+    return squares / (2 * len(diffs)) if half else squares / len(diffs)
+
+
+def binary_cross_entropy(predictions: Batch, targets: Any, from_logits: bool = False) -> Value:
+    """Mean binary cross-entropy of targets ``t`` in [0, 1] (0/1 labels, or soft ones).
+
+    From probabilities ``p`` (``from_logits=False``, ``torch.nn.BCELoss``)::
+
+        L = -(1/n) sum_i [t_i log p_i + (1 - t_i) log(1 - p_i)],
+        dL/dp_i = (p_i - t_i) / (n p_i (1 - p_i))
+
+    Nothing is clamped. A probability outside [0, 1] is a ValueError. At p = 0 or 1 the loss is
+    computed exactly when it is finite (p = 1 with t = 1 costs 0, with slope -1/n; a term whose
+    weight t or 1 - t is 0 is left out, as 0 log 0 = 0), and is a ``DomainError`` when it is
+    infinite (p = 1 with t < 1, p = 0 with t > 0): a probability that rounded to 0 or 1 has lost
+    the information, so use logits.
+
+    From logits ``z`` (``from_logits=True``, ``torch.nn.BCEWithLogitsLoss``), with p = sigmoid(z)::
+
+        L = (1/n) sum_i [(1 - t_i) softplus(z_i) + t_i softplus(-z_i)],
+        dL/dz_i = (sigmoid(z_i) - t_i) / n
+
+    the same loss, since -log sigmoid(z) = softplus(-z) and -log(1 - sigmoid(z)) = softplus(z).
+    ``softplus(z) = log(1 + e^z)`` is computed as ``max(z, 0) + log(1 + e^-|z|)``, finite for
+    every z; for 0/1 labels only the one term with weight 1 is computed, so that the loss keeps
+    all its digits: a logit of 1000 with label 1 costs exactly 0, with label 0 exactly 1000.
+    (Equal to ``max(z, 0) - z t + log(1 + e^-|z|)``, the usual stable form.)
+    """
+    name = "binary_cross_entropy"
+    preds, targs = _pairs(predictions, targets, name)
+    ts = _numbers(targs, name, "targets")
+    for i, t in enumerate(ts):
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"{name}() targets must be in [0, 1], got {t!r} (entry {i})")
+    terms: list[Value] = []
+    for i, (p, t) in enumerate(zip(preds, ts)):
+        if from_logits:
+            if t == 1.0:
+                terms.append((-p).softplus())
+            elif t == 0.0:
+                terms.append(p.softplus())
+            else:
+                terms.append((1.0 - t) * p.softplus() + t * (-p).softplus())
+            continue
+        if not 0.0 <= p.data <= 1.0:
+            raise ValueError(
+                f"{name}() predictions must be probabilities in [0, 1], got {p.data!r} (entry {i});"
+                " for raw scores pass from_logits=True"
+            )
+        if (p.data == 0.0 and t > 0.0) or (p.data == 1.0 and t < 1.0):
+            raise DomainError(
+                f"{name}() is infinite at probability {p.data!r} with target {t!r} (entry {i}): "
+                "-log(0); compute the loss from logits (from_logits=True) instead of probabilities"
+            )
+        if t == 1.0:
+            terms.append(-p.log())
+        elif t == 0.0:
+            terms.append(-(1.0 - p).log())
+        else:
+            terms.append(-(t * p.log() + (1.0 - t) * (1.0 - p).log()))
+    return _mean(terms)
+
+
+@overload
+def softmax(logits: Sequence[Scalar]) -> list[Value]: ...
+@overload
+def softmax(logits: Sequence[Sequence[Scalar]]) -> list[list[Value]]: ...
+def softmax(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]]) -> list[Value] | list[list[Value]]:
+    """Probabilities from the logits of one sample: a list of Values that sum to 1.
+
+        softmax(z)_i = e^(z_i - m) / sum_j e^(z_j - m),   m = max_j z_j,
+        d softmax(z)_i / d z_j = softmax(z)_i (delta_ij - softmax(z)_j)
+
+    Subtracting the largest logit changes nothing (numerator and denominator both gain the factor
+    e^-m) but keeps every exponential in (0, 1]: no overflow at any logit. ``m`` is a constant, not
+    part of the graph; the derivative is the same either way, since softmax(z + c) = softmax(z).
+
+    A batch (a list of lists of logits) gives a list of lists of probabilities.
+    """
+    if not _is_vector(logits) or not logits:
+        raise _needs_logits("softmax", logits)
+    if all(_is_vector(row) for row in logits):
+        return [_softmax(row, f"softmax() logits[{i}]") for i, row in enumerate(logits)]
+    return _softmax(logits, "softmax() logits")
+
+
+def _needs_logits(loss: str, logits: object) -> Exception:
+    if _is_vector(logits):
+        return ValueError(f"{loss}() logits is empty")
+    return TypeError(f"{loss}() needs a list of logits (one per class), got {type(logits).__name__}")
+
+
+def _vector(row: Any, what: str) -> list[Value]:
+    if not _is_vector(row) or not row:
+        raise (ValueError(f"{what} is empty") if _is_vector(row) else
+               TypeError(f"{what} must be a list of logits, got {type(row).__name__}"))
+    out = []
+    for j, z in enumerate(row):
+        if not _is_scalar(z):
+            raise TypeError(f"{what}[{j}] must be a Value or a number, got {type(z).__name__}")
+        out.append(z if isinstance(z, Value) else _leaf(z, f"{what}[{j}]"))
+    return out
+
+
+def _softmax(row: Any, what: str) -> list[Value]:
+    zs = _vector(row, what)
+    m = max(z.data for z in zs)
+    exps = [(z - m).exp() for z in zs]
+    total = _total(exps)
+    return [e / total for e in exps]
+
+
+def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], target: Any) -> Value:
+    """Softmax cross-entropy: minus the log-probability the softmax of the logits gives the
+    target class (``torch.nn.CrossEntropyLoss``).
+
+    One sample: ``logits`` a list of K Values (one per class), ``target`` a class index, an int
+    in ``range(K)``::
+
+        L = -log softmax(z)_t = logsumexp(z) - z_t,
+        logsumexp(z) = m + log sum_j e^(z_j - m),  m = max_j z_j,
+        dL/dz_j = softmax(z)_j - [j == t]
+
+    A batch: ``logits`` a list of n such lists, ``target`` a list of n class indexes; the loss is
+    the mean over the samples and each gradient is divided by n.
+
+    Never takes the log of a probability: ``logsumexp`` stays finite at any logits, so at logits
+    [1000, -1000] the loss is exactly 0 for class 0 and exactly 2000 for class 1.
+    """
+    name = "cross_entropy"
+    if not _is_vector(logits) or not logits:
+        raise _needs_logits(name, logits)
+    if _is_vector(target):
+        rows = list(logits)
+        for i, row in enumerate(rows):
+            if not _is_vector(row):
+                raise TypeError(
+                    f"{name}() with a list of targets needs a batch of logits (a list of lists), "
+                    f"but logits[{i}] is a {type(row).__name__}"
+                )
+        if len(rows) != len(target):
+            raise ValueError(f"{name}() got {len(rows)} samples of logits but {len(target)} targets")
+        losses = [_cross_entropy(row, t, f"logits[{i}]", f"target[{i}]") for i, (row, t) in
+                  enumerate(zip(rows, target))]
+        return _mean(losses)
+    if any(_is_vector(row) for row in logits):
+        raise TypeError(
+            f"{name}() with a batch of logits (a list of lists) needs a list of targets, "
+            f"got {type(target).__name__}"
+        )
+    return _cross_entropy(logits, target, "logits", "target")
+
+
+def _cross_entropy(row: Any, target: Any, logits_name: str, target_name: str) -> Value:
+    zs = _vector(row, f"cross_entropy() {logits_name}")
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+        raise TypeError(
+            f"cross_entropy() {target_name} must be a class index (an int), got {target!r}"
+        )
+    index = int(target)
+    if not 0 <= index < len(zs):
+        raise ValueError(
+            f"cross_entropy() {target_name} = {target} is not a class index for {len(zs)} logits "
+            f"(0 to {len(zs) - 1})"
+        )
+    m = max(z.data for z in zs)
+    log_total = _total([(z - m).exp() for z in zs]).log()  # log sum_j e^(z_j - m), in [0, log K]
+    return log_total + (m - zs[index])
+
+
+def hinge(scores: Batch, labels: Any) -> Value:
+    """Mean hinge loss for labels ``y`` in {-1, +1} (the SVM loss micrograd's demo uses)::
+
+        L = (1/n) sum_i max(0, 1 - y_i s_i),
+        dL/ds_i = -y_i / n where y_i s_i < 1, else 0 (0 at the kink y_i s_i = 1)
+
+    A score is right when its sign is the label's; the loss keeps pushing until it is right by a
+    margin of 1. 0/1 labels are a ValueError: convert them with ``2 * y - 1``.
+    """
+    name = "hinge"
+    preds, targs = _pairs(scores, labels, name, ("scores", "labels"))
+    ys = _numbers(targs, name, "labels")
+    for i, y in enumerate(ys):
+        if y not in (-1.0, 1.0):
+            raise ValueError(
+                f"{name}() labels must be -1 or +1, got {targs[i]!r} (entry {i}); "
+                "for 0/1 labels pass 2 * y - 1"
+            )
+    return _mean([(1.0 - y * s).relu() for s, y in zip(preds, ys)])
+
+
+def l2(parameters: Iterable[Value] | Module) -> Value:
+    """The squared L2 norm of the parameters, the usual penalty on large weights::
+
+        l2(w) = sum_k w_k^2,        d l2 / d w_k = 2 w_k
+
+    Add ``lam * l2(model)`` to a loss to shrink the weights (``torch.optim.SGD``'s
+    ``weight_decay=2 lam`` does the same to the gradient). Takes a list of Values or a Module.
+    """
+    params = list(parameters.parameters() if isinstance(parameters, Module) else parameters)
+    if not params:
+        raise ValueError("l2() got no parameters (an empty list)")
+    for i, p in enumerate(params):
+        if not isinstance(p, Value):
+            raise TypeError(f"l2() parameters must be Values, got {type(p).__name__} (entry {i})")
+    return dot(params, params)  # one node: d/dw_k = w_k + w_k
+
+
+LOSSES: dict[str, LossFunction] = {
+    "mse": mse,
+    "binary_cross_entropy": binary_cross_entropy,
+    "binary_cross_entropy_with_logits": lambda p, t: binary_cross_entropy(p, t, from_logits=True),
+    "cross_entropy": cross_entropy,
+    "hinge": hinge,
+}
+"""The losses ``fit`` knows by name."""
