@@ -104,6 +104,11 @@ _new = object.__new__
 recording = _recording.get
 
 
+def _numbers(vector: Sequence[Any]) -> list[Any]:
+    """The numbers behind a vector of Values and constants."""
+    return [v.data if type(v) is Value else v for v in vector]
+
+
 def _record(out: float, rule: Rule, a: Any, b: Any) -> Value:
     """The node for ``out = rule(a[, b])``: with its rule and inputs while recording, a bare leaf
     under ``no_grad()``. ``b`` is None for a one-input rule."""
@@ -489,8 +494,8 @@ def _propagate_vectors(node: Value, g: float, ready: list[Any]) -> None:
     op: Any = node._op
     xs = node._a
     ys = node._b
-    x_data = [v.data if type(v) is Value else v for v in xs]
-    y_data = [v.data if type(v) is Value else v for v in ys]
+    x_data = _numbers(xs)
+    y_data = _numbers(ys)
     d_dx, d_dy = op.partials
     for vector, partials in ((xs, d_dx(x_data, y_data, node.data)), (ys, d_dy(x_data, y_data, node.data))):
         for v, d in zip(vector, partials):
@@ -515,8 +520,8 @@ def _local_derivatives(node: Value, create_graph: bool) -> list[Any]:
             xs: Any = node._a
             ys: Any = node._b
             if not create_graph:
-                xs = [v.data if type(v) is Value else v for v in xs]
-                ys = [v.data if type(v) is Value else v for v in ys]
+                xs = _numbers(xs)
+                ys = _numbers(ys)
             out = node if create_graph else node.data
             found = [*op.partials[0](xs, ys, out), *op.partials[1](xs, ys, out)]
             return [d if type(v) is Value else None for v, d in zip(inputs, found)]
@@ -595,9 +600,7 @@ def dot(weights: Sequence[Operand], inputs: Sequence[Operand]) -> Value:
     if len(ws) != len(xs) or not ws:
         raise ValueError(f"dot() needs two vectors of one length >= 1, got {len(ws)} and {len(xs)}")
     try:
-        out = rules.DOT.forward(
-            [w.data if type(w) is Value else w for w in ws], [x.data if type(x) is Value else x for x in xs]
-        )
+        out = rules.DOT.forward(_numbers(ws), _numbers(xs))
         plain = type(out) is float and _isfinite(out)
     except TypeError:
         plain = False
@@ -606,23 +609,10 @@ def dot(weights: Sequence[Operand], inputs: Sequence[Operand]) -> Value:
         # convert every constant, then compute again
         ws = tuple(w if type(w) is Value else _dot_constant(w, "weights") for w in ws)
         xs = tuple(x if type(x) is Value else _dot_constant(x, "inputs") for x in xs)
-        out = rules.DOT.forward(
-            [w.data if type(w) is Value else w for w in ws], [x.data if type(x) is Value else x for x in xs]
-        )
+        out = rules.DOT.forward(_numbers(ws), _numbers(xs))
         if not _isfinite(out):
             raise DomainError(f"dot() overflowed a float: got {out!r}")
-    node: Value = _new(Value)
-    node.data = out
-    node.grad = 0.0
-    node.label = None
-    node._pending = 0
-    if recording():
-        node._op = rules.DOT
-        node._a = ws
-        node._b = xs
-    else:
-        node._op = node._a = node._b = None
-    return node
+    return _record(out, rules.DOT, ws, xs)
 
 
 def _dot_constant(v: Any, which: str) -> float:
