@@ -21,7 +21,7 @@ from .functional import (
 )
 from .grad_mode import is_grad_enabled, no_grad
 from .rules import RULES, Rule
-from .value import DomainError, Value, apply, dot, gradients, topological_order
+from .value import DomainError, Value, apply, dot, gradients, matvec, topological_order
 from .viz import backward_steps, draw_graph, save_backward_html
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "jacobian",
     "jacobian_cost",
     "jvp",
+    "matvec",
     "no_grad",
     "save_backward_html",
     "tangents",

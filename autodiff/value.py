@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, final
 
 from . import rules
@@ -449,7 +449,7 @@ def _propagate(root: Value) -> None:
         a = node._a
         b = node._b
         if type(a) is tuple:
-            _propagate_vectors(node, g, ready)
+            _propagate_dot(node, g, ready)
             continue
         try:
             if b is None:
@@ -488,25 +488,34 @@ def _propagate(root: Value) -> None:
                 raise _gradient_overflow(b, b.grad)
 
 
-def _propagate_vectors(node: Value, g: float, ready: list[Any]) -> None:
-    """``_propagate`` for a rule over two vectors (dot): its partials are vectors, one entry
-    per element, and every Value element gets ``g * partial``."""
-    op: Any = node._op
-    xs = node._a
-    ys = node._b
-    x_data = _numbers(xs)
-    y_data = _numbers(ys)
-    d_dx, d_dy = op.partials
-    for vector, partials in ((xs, d_dx(x_data, y_data, node.data)), (ys, d_dy(x_data, y_data, node.data))):
-        for v, d in zip(vector, partials):
-            if type(v) is Value:
-                v.grad += g * d
-                if v._op is not None:
-                    v._pending -= 1
-                    if not v._pending:
-                        ready.append(v)
-                elif not _isfinite(v.grad):
-                    raise _gradient_overflow(v, v.grad)
+def _propagate_dot(node: Value, g: float, ready: list[Any]) -> None:
+    """``_propagate`` for ``rules.DOT``, the one rule over vectors: ``x · y`` passes ``g * y_i``
+    to ``x_i`` and ``g * x_i`` to ``y_i``. These are the rule's partials applied inline, pair by
+    pair, rather than through ``DOT.partials``, which build both data vectors first: a neuron's
+    weighted sum is the hot path of training (``test_value`` checks the two agree)."""
+    for x, y in zip(node._a, node._b):
+        x_is_value = type(x) is Value
+        if type(y) is Value:
+            y_data = y.data
+            total = y.grad + g * (x.data if x_is_value else x)
+            y.grad = total
+            if y._op is not None:
+                y._pending -= 1
+                if not y._pending:
+                    ready.append(y)
+            elif total - total:  # inf - inf and nan - nan are nan; finite - itself is 0.0
+                raise _gradient_overflow(y, total)
+        else:
+            y_data = y
+        if x_is_value:
+            total = x.grad + g * y_data
+            x.grad = total
+            if x._op is not None:
+                x._pending -= 1
+                if not x._pending:
+                    ready.append(x)
+            elif total - total:
+                raise _gradient_overflow(x, total)
 
 
 def _local_derivatives(node: Value, create_graph: bool) -> list[Any]:
@@ -595,30 +604,55 @@ def dot(weights: Sequence[Operand], inputs: Sequence[Operand]) -> Value:
     """``sum_i weights[i] * inputs[i]`` as ONE node (``rules.DOT``) instead of 2n - 1 binary
     ones: a neuron's weighted sum. Its local derivatives are the inputs (for the weights) and
     the weights (for the inputs). Either vector may mix Values and numbers."""
-    ws = tuple(weights)
-    xs = tuple(inputs)
+    return _dot_rows((weights,), inputs, "dot")[0]
+
+
+def matvec(rows: Sequence[Sequence[Operand]], vector: Sequence[Operand]) -> list[Value]:
+    """The matrix-vector product ``W x``: ``dot(row, vector)`` for each row of ``W``, one node
+    per row: the weighted sums of a layer of neurons, which all read the same inputs. The
+    vector's numbers are read once for every row."""
+    return _dot_rows(rows, vector, "matvec")
+
+
+def _dot_rows(rows: Iterable[Sequence[Operand]], vector: Sequence[Operand], caller: str) -> list[Value]:
+    xs = _tuple(vector, caller, "inputs")
+    x_data = _numbers(xs)
+    return [_dot_node(_tuple(row, caller, "weights"), xs, x_data, caller) for row in rows]
+
+
+def _tuple(vector: Any, caller: str, which: str) -> tuple[Any, ...]:
+    if type(vector) is tuple:
+        return vector
+    if isinstance(vector, (str, bytes, Value)) or not isinstance(vector, Iterable):
+        raise TypeError(f"{caller}() {which} must be a sequence, got {type(vector).__name__}")
+    return tuple(vector)
+
+
+def _dot_node(ws: tuple[Any, ...], xs: tuple[Any, ...], x_data: list[Any], caller: str) -> Value:
     if len(ws) != len(xs) or not ws:
-        raise ValueError(f"dot() needs two vectors of one length >= 1, got {len(ws)} and {len(xs)}")
+        raise ValueError(
+            f"{caller}() needs two vectors of one length >= 1, got {len(ws)} and {len(xs)}"
+        )
     try:
-        out = rules.DOT.forward(_numbers(ws), _numbers(xs))
+        out = rules.DOT.forward(_numbers(ws), x_data)
         plain = type(out) is float and _isfinite(out)
     except TypeError:
         plain = False
     if not plain:
         # a constant that is not a plain int or float (numpy, bool, str, NaN...): check and
         # convert every constant, then compute again
-        ws = tuple(w if type(w) is Value else _dot_constant(w, "weights") for w in ws)
-        xs = tuple(x if type(x) is Value else _dot_constant(x, "inputs") for x in xs)
+        ws = tuple(w if type(w) is Value else _dot_constant(w, caller, "weights") for w in ws)
+        xs = tuple(x if type(x) is Value else _dot_constant(x, caller, "inputs") for x in xs)
         out = rules.DOT.forward(_numbers(ws), _numbers(xs))
         if not _isfinite(out):
-            raise DomainError(f"dot() overflowed a float: got {out!r}")
+            raise DomainError(f"{caller}() overflowed a float: got {out!r}")
     return _record(out, rules.DOT, ws, xs)
 
 
-def _dot_constant(v: Any, which: str) -> float:
-    number = _constant(v, "dot")
+def _dot_constant(v: Any, caller: str, which: str) -> float:
+    number = _constant(v, caller)
     if number is None:
-        raise TypeError(f"dot() {which} must be Values or numbers, got {type(v).__name__}")
+        raise TypeError(f"{caller}() {which} must be Values or numbers, got {type(v).__name__}")
     return float(number)
 
 

@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import NamedTuple, TypeVar
 
-from autodiff import Value, dot
+from autodiff import Value, dot, matvec
 
 Input = Value | float
 
@@ -173,7 +173,10 @@ class Neuron(Module):
         if len(x) != len(self.w):
             raise ValueError(f"Neuron expects {len(self.w)} inputs, got {len(x)}")
         # the bias is the weight of a constant input 1: one n-ary node for the whole sum
-        z = dot((*self.w, self.b), (*x, 1.0))
+        return self._fire(dot((*self.w, self.b), (*x, 1.0)))
+
+    def _fire(self, z: Value) -> Value:
+        """The activation of the weighted sum ``z``, both labelled."""
         z.label = self._z
         a = self._activate(z)
         a.label = self._a
@@ -209,7 +212,12 @@ class Layer(Module):
             neuron._name(f"{prefix}N{j}.")
 
     def __call__(self, x: Sequence[Input]) -> list[Value]:
-        return [neuron(x) for neuron in self.neurons]
+        nin = len(self.neurons[0].w)
+        if len(x) != nin:
+            raise ValueError(f"Layer expects {nin} inputs, got {len(x)}")
+        # W x + b as one dot node per neuron, all reading the inputs (and a constant 1) once
+        sums = matvec([(*neuron.w, neuron.b) for neuron in self.neurons], (*x, 1.0))
+        return [neuron._fire(z) for neuron, z in zip(self.neurons, sums)]
 
     def parameters(self) -> list[Value]:
         return [p for neuron in self.neurons for p in neuron.parameters()]

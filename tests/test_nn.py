@@ -47,6 +47,28 @@ def test_layer_always_returns_a_list() -> None:
     assert len(layer.parameters()) == 4
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh", "linear"])
+def test_layer_equals_its_neurons_called_one_by_one(activation: str) -> None:
+    """A layer computes all its weighted sums in one ``matvec``: the same numbers, labels and
+    gradients as calling each neuron on its own."""
+    layer = nn.Layer(3, 4, activation, random.Random(1))
+    layer._name("L0.")
+    x = [Value(1.5), Value(0.7), 2.0]
+    together = layer(x)
+    one_by_one = [neuron(x) for neuron in layer.neurons]
+    assert [a.data for a in together] == [a.data for a in one_by_one]
+    assert [a.label for a in together] == [a.label for a in one_by_one] == [
+        f"L0.N{j}.a" for j in range(4)
+    ]
+    sum(together).backward()
+    grads = [p.grad for p in (*layer.parameters(), x[0], x[1])]
+    layer.zero_grad()
+    x[0].grad = x[1].grad = 0.0
+    sum(one_by_one).backward()
+    assert [p.grad for p in (*layer.parameters(), x[0], x[1])] == grads
+    assert any(g != 0.0 for g in grads)
+
+
 def test_neuron_parameters_and_initialisation() -> None:
     neuron = nn.Neuron(9, "linear", random.Random(1))
     params = neuron.parameters()
@@ -177,6 +199,7 @@ def test_bad_sizes_and_activations_raise_value_error(build, mentioned: str) -> N
     [
         (nn.Neuron(3, rng=random.Random(0)), [1.0, 2.0]),
         (nn.Layer(2, 3, "relu", random.Random(0)), [1.0, 2.0, 3.0]),
+        (nn.Layer(2, 3, "relu", random.Random(0)), [1.0]),
         (nn.MLP(2, [3, 1], seed=0), [1.0]),
         (nn.MLP(2, [3, 1], seed=0), []),
     ],

@@ -405,3 +405,62 @@ def test_dot_rejects_bad_vectors() -> None:
         dot([Value(1.0)], ["x"])
     with pytest.raises(DomainError, match="nan"):
         dot([Value(1.0)], [math.nan])
+    with pytest.raises(TypeError, match="weights must be a sequence, got Value"):
+        dot(Value(1.0), [1.0])
+    with pytest.raises(TypeError, match="inputs must be a sequence, got int"):
+        dot([Value(1.0)], 3)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dot_backward_equals_the_rules_partials(seed: int) -> None:
+    """``backward()`` applies DOT's partials inline (``value._propagate_dot``); the general chain
+    rule (``gradients``) reads them from ``rules.DOT``. On graphs with constants in either
+    vector, a Value in both vectors (``dot(d, d)``), leaves and operation nodes as elements, and
+    nested dots, the two agree to rounding (they add the same terms in different orders)."""
+    import random
+
+    from autodiff import dot, gradients
+
+    rng = random.Random(seed)
+    leaves = [Value(rng.uniform(-2, 2), label=f"x{i}") for i in range(5)]
+    inner = [v.tanh() for v in leaves[:3]] + [leaves[3] * leaves[4]]
+    pool: list[Value | float] = [*leaves, *inner, 0.5, -1.5]
+    sums = []
+    for _ in range(4):
+        n = rng.randint(1, 6)
+        sums.append(dot(rng.choices(pool, k=n), rng.choices(pool, k=n)))
+    diffs = [s - leaves[0] for s in sums]
+    out = dot(diffs, diffs) + dot(sums, [1.0] * len(sums))
+    out.backward()
+    want = gradients(out, leaves)
+    assert [v.grad for v in leaves] == pytest.approx(want, rel=1e-13, abs=1e-13)
+    assert any(w != 0.0 for w in want)
+
+
+def test_matvec_is_one_dot_per_row() -> None:
+    """``matvec(W, x)`` = ``[dot(row, x) for row in W]``: the same numbers, nodes and gradients;
+    every row reads the one vector."""
+    from autodiff import dot, matvec
+
+    x = [Value(0.5), Value(-2.0), 1.0]
+    W = [[Value(1.0), Value(2.0), Value(3.0)], [Value(-1.0), 0.25, Value(4.0)]]
+    rows = matvec(W, x)
+    assert [r.data for r in rows] == [dot(w, x).data for w in W] == [0.5 - 4.0 + 3.0, -0.5 - 0.5 + 4.0]
+    assert all(r.op is not None and r.op.name == "dot" and r.inputs[len(x):] == tuple(x) for r in rows)
+    (rows[0] * 2.0 + rows[1]).backward()
+    # d/dx_i = 2 W_0i + W_1i; d/dW_ji = (2, 1)_j x_i
+    assert [v.grad for v in x[:2]] == [2 * 1.0 - 1.0, 2 * 2.0 + 0.25]
+    assert [w.grad for w in W[0]] == [2 * 0.5, 2 * -2.0, 2 * 1.0]
+    assert [W[1][0].grad, W[1][2].grad] == [0.5, 1.0]
+    assert matvec([], x) == []
+
+
+def test_matvec_names_the_bad_row() -> None:
+    from autodiff import matvec
+
+    with pytest.raises(ValueError, match=r"matvec\(\) needs two vectors of one length >= 1, got 1 and 2"):
+        matvec([[Value(1.0), 2.0], [Value(1.0)]], [1.0, 2.0])
+    with pytest.raises(TypeError, match=r"matvec\(\) weights must be a sequence, got float"):
+        matvec([1.0], [1.0])
+    with pytest.raises(TypeError, match=r"matvec\(\) weights must be Values or numbers, got NoneType"):
+        matvec([[None]], [Value(1.0)])
