@@ -44,7 +44,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
-from .value import DomainError, Value
+from ..value import DomainError, Value
 
 if TYPE_CHECKING:
     import graphviz
