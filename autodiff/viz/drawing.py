@@ -20,7 +20,7 @@ from .arguments import NumberFormat, _check_max_nodes, _check_rankdir, _check_ro
 from .formulas import _formula, _input_names
 from .grouping import Grouping
 from .picture import _picture_class
-from .scene import GraphTooLargeError, _Scene, _scene, _too_large
+from .scene import _refuse_too_large, _Scene, _scene
 from .style import (
     _BOX,
     _CLUSTER_BORDER,
@@ -354,7 +354,5 @@ def draw_graph(
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a str, got {type(title).__name__}")
     scene = _scene(root, group, bool(collapse), fmt)
-    problem = _too_large(scene, limit, group, bool(collapse))
-    if problem:
-        raise GraphTooLargeError(f"draw_graph(): {problem}")
+    _refuse_too_large(scene, limit, group, bool(collapse), "draw_graph")
     return _build(scene, rankdir=direction, show_grad=bool(show_grad), title=title)

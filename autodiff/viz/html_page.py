@@ -19,7 +19,7 @@ from .arguments import NumberFormat, _check_max_nodes, _check_rankdir, _check_ro
 from .files import _check_path, _write_atomic
 from .grouping import Grouping
 from .renderers import Renderer, find_renderer
-from .scene import GraphTooLargeError, _scene, _too_large
+from .scene import _refuse_too_large, _scene
 from .steps import backward_steps
 
 _PAGE = """<!DOCTYPE html>
@@ -194,9 +194,7 @@ def save_backward_html(
     if renderer is not None and not isinstance(renderer, Renderer):
         raise TypeError(f"renderer must be an autodiff.viz.Renderer, got {renderer!r:.80}")
     scene = _scene(root, group, False, fmt)
-    problem = _too_large(scene, limit, None, True)
-    if problem:
-        raise GraphTooLargeError(f"save_backward_html(): {problem}")
+    _refuse_too_large(scene, limit, None, True, "save_backward_html")
     program = renderer or find_renderer("svg")
     steps = list(backward_steps(root))
     rows = [

@@ -2,8 +2,8 @@
 
 A ``_Scene`` holds the nodes in drawing order (inputs first), their clusters and collapsed
 boxes, and the number format; it names nodes for text and counts the nodes Graphviz would get.
-``_too_large`` explains a scene past ``max_nodes`` (``GraphTooLargeError``): what is in it and
-how to draw it instead.
+``_refuse_too_large`` refuses a scene past ``max_nodes`` (``GraphTooLargeError``), saying what
+is in it and how to draw it instead.
 """
 
 from __future__ import annotations
@@ -98,10 +98,15 @@ def _many(n: int, one: str, more: str | None = None) -> str:
     return f"{n} {one if n == 1 else (more or one + 's')}"
 
 
-def _too_large(scene: _Scene, max_nodes: int, grouping: Grouping, collapse: bool) -> str | None:
+def _refuse_too_large(
+    scene: _Scene, max_nodes: int, grouping: Grouping, collapse: bool, caller: str
+) -> None:
+    """Raise GraphTooLargeError, for ``caller``, when ``scene`` would give Graphviz more than
+    ``max_nodes`` nodes: what the graph holds and how to see it instead (``collapse`` True
+    leaves out the hint to collapse)."""
     count = scene.picture_nodes()
     if count <= max_nodes:
-        return None
+        return
     leaves = sum(1 for node in scene.order if node.op is None)
     ops = Counter(node.op.name for node in scene.order if node.op is not None)
     constants = sum(1 for node in scene.order for x in node.inputs if not isinstance(x, Value))
@@ -121,4 +126,4 @@ def _too_large(scene: _Scene, max_nodes: int, grouping: Grouping, collapse: bool
             how = "collapse=True" if grouping is not None else "group='labels', collapse=True"
             hints.append(f"pass {how} for one box per neuron ({labelled.picture_nodes()} nodes)")
     hints.append("or raise max_nodes (Graphviz slows down past a few thousand nodes)")
-    return message + "To see it: " + "; ".join(hints) + "."
+    raise GraphTooLargeError(f"{caller}(): {message}To see it: {'; '.join(hints)}.")

@@ -21,7 +21,7 @@ from .arguments import NumberFormat, _check_max_nodes, _check_rankdir, _check_ro
 from .drawing import _build, _StepView
 from .formulas import _formula, _input_names, _local_rules
 from .grouping import Grouping
-from .scene import GraphTooLargeError, _drawing_order, _scene, _too_large
+from .scene import _drawing_order, _refuse_too_large, _scene
 from .style import _CHAR_WIDTH, _SMALL_CHAR_WIDTH
 
 if TYPE_CHECKING:
@@ -138,9 +138,7 @@ class BackwardStep:
         fmt = _formatter(number_format)
         limit = _check_max_nodes(max_nodes)
         scene = _scene(self.root, group, False, fmt)
-        problem = _too_large(scene, limit, None, True)
-        if problem:
-            raise GraphTooLargeError(f"BackwardStep.draw(): {problem}")
+        _refuse_too_large(scene, limit, None, True, "BackwardStep.draw")
         grad_width, edge_width = self._run.cell_widths(fmt, number_format)
         view = _StepView(self, grad_width, edge_width, bool(caption))
         return _build(scene, rankdir=direction, show_grad=True, title=None, view=view)
