@@ -2,7 +2,8 @@
 
 ``_formatter`` turns a ``number_format`` (a format spec such as ``".4g"``, or a function) into
 one function from a float to text; ``_check_root``, ``_check_rankdir`` and ``_check_max_nodes``
-refuse a bad ``root``, ``rankdir`` or ``max_nodes`` with a message that says what to pass.
+refuse a bad ``root``, ``rankdir`` or ``max_nodes`` with a message that says what to pass, and
+``_check_picture_options`` checks the three options every picture takes.
 """
 
 from __future__ import annotations
@@ -70,3 +71,11 @@ def _check_max_nodes(max_nodes: object) -> int:
     if max_nodes < 1:
         raise ValueError(f"max_nodes must be at least 1, got {max_nodes}")
     return max_nodes
+
+
+def _check_picture_options(
+    rankdir: object, number_format: NumberFormat, max_nodes: object
+) -> tuple[str, Callable[[float], str], int]:
+    """The options every picture takes, checked in this order: its direction, its number
+    format (as a function) and its node limit."""
+    return _check_rankdir(rankdir), _formatter(number_format), _check_max_nodes(max_nodes)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..value import Value
-from .arguments import NumberFormat, _check_max_nodes, _check_rankdir, _check_root, _formatter
+from .arguments import NumberFormat, _check_picture_options, _check_root
 from .formulas import _formula, _input_names
 from .grouping import Grouping
 from .picture import _picture_class
@@ -348,9 +348,7 @@ def draw_graph(
     file and ``.source`` is the DOT text.
     """
     root = _check_root(root, "draw_graph")
-    direction = _check_rankdir(rankdir)
-    fmt = _formatter(number_format)
-    limit = _check_max_nodes(max_nodes)
+    direction, fmt, limit = _check_picture_options(rankdir, number_format, max_nodes)
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a str, got {type(title).__name__}")
     scene = _scene(root, group, bool(collapse), fmt)

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from ..value import Value
-from .arguments import NumberFormat, _check_max_nodes, _check_rankdir, _check_root, _formatter
+from .arguments import NumberFormat, _check_picture_options, _check_root
 from .files import _check_path, _write_atomic
 from .grouping import Grouping
 from .renderers import Renderer, find_renderer
@@ -188,9 +188,7 @@ def save_backward_html(
     """
     root = _check_root(root, "save_backward_html")
     target = _check_path(path, "save_backward_html")
-    direction = _check_rankdir(rankdir)
-    fmt = _formatter(number_format)
-    limit = _check_max_nodes(max_nodes)
+    direction, fmt, limit = _check_picture_options(rankdir, number_format, max_nodes)
     if renderer is not None and not isinstance(renderer, Renderer):
         raise TypeError(f"renderer must be an autodiff.viz.Renderer, got {renderer!r:.80}")
     scene = _scene(root, group, False, fmt)

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..value import DomainError, Value
-from .arguments import NumberFormat, _check_max_nodes, _check_rankdir, _check_root, _formatter
+from .arguments import NumberFormat, _check_picture_options, _check_root, _formatter
 from .drawing import _build, _StepView
 from .formulas import _formula, _input_names, _local_rules
 from .grouping import Grouping
@@ -134,9 +134,7 @@ class BackwardStep:
         far, and on each edge the product that flowed along it (this step's in red). With
         ``caption``, the words of ``describe()`` on top. Every frame of one backward pass has
         the same layout (without the caption), so that stepping through them does not jump."""
-        direction = _check_rankdir(rankdir)
-        fmt = _formatter(number_format)
-        limit = _check_max_nodes(max_nodes)
+        direction, fmt, limit = _check_picture_options(rankdir, number_format, max_nodes)
         scene = _scene(self.root, group, False, fmt)
         _refuse_too_large(scene, limit, None, True, "BackwardStep.draw")
         grad_width, edge_width = self._run.cell_widths(fmt, number_format)
