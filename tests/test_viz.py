@@ -129,7 +129,7 @@ def no_renderers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.delenv(viz.ENV_VAR, raising=False)
-    monkeypatch.setattr(viz, "_script_dirs", lambda: [empty])
+    monkeypatch.setattr(viz.renderers, "_script_dirs", lambda: [empty])
 
 
 # --- the DOT text ------------------------------------------------------------------------------
@@ -374,7 +374,7 @@ def test_graphviz_pure_is_found_in_the_scripts_folder_when_path_lacks_it(
 ) -> None:
     pure = renderer_named("graphviz-pure")
     assert pure is not None
-    monkeypatch.setattr(viz, "_script_dirs", lambda: [Path(pure.path).parent])
+    monkeypatch.setattr(viz.renderers, "_script_dirs", lambda: [Path(pure.path).parent])
     assert [r.name for r in viz.find_renderers()] == ["graphviz-pure"]
 
 
@@ -479,7 +479,7 @@ def test_pdf_without_graphviz_says_how_to_get_it(
 ) -> None:
     pure = renderer_named("graphviz-pure")
     assert pure is not None
-    monkeypatch.setattr(viz, "_script_dirs", lambda: [Path(pure.path).parent])
+    monkeypatch.setattr(viz.renderers, "_script_dirs", lambda: [Path(pure.path).parent])
     *_, L = readme_expression()
     with pytest.raises(viz.RendererNotFoundError, match=r"no renderer found writes 'pdf' "
                        r"\(graphviz-pure writes .*png, svg\)\. Graphviz's own dot writes pdf"):
@@ -773,7 +773,7 @@ def test_shutil_which_is_what_finds_dot(monkeypatch: pytest.MonkeyPatch, tmp_pat
     Path(fake.path).rename(tmp_path / "dot")
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv(viz.ENV_VAR, raising=False)
-    monkeypatch.setattr(viz, "_script_dirs", lambda: [])
+    monkeypatch.setattr(viz.renderers, "_script_dirs", lambda: [])
     assert viz.find_renderers() == [viz.Renderer("dot", shutil.which("dot") or "")]
 
 

@@ -1,0 +1,231 @@
+"""The backward pass as one self-contained HTML page: ``save_backward_html(root, path)``.
+
+The page (no server, no network) has a slider, previous/next buttons and arrow keys to step
+through the frames of ``backward_steps``, each inlined as SVG with its description, and a table
+of the gradients filled in so far.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import re
+from pathlib import Path
+
+from ..value import Value
+from .arguments import NumberFormat, _check_picture_options, _check_root
+from .files import _check_path, _write_atomic
+from .grouping import Grouping
+from .renderers import Renderer, find_renderer
+from .scene import _refuse_too_large, _scene
+from .steps import backward_steps
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy"
+      content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>__TITLE__</title>
+<style>
+  body { font-family: Helvetica, Arial, sans-serif; color: #111827; margin: 1.2rem; }
+  h1 { font-size: 1.25rem; margin: 0 0 .3rem; }
+  .hint { color: #6b7280; margin: 0 0 .8rem; font-size: .9rem; }
+  .controls { display: flex; gap: .6rem; align-items: center; margin-bottom: .6rem; }
+  .controls input[type=range] { flex: 1; max-width: 36rem; }
+  button { font-size: 1rem; padding: .25rem .8rem; }
+  #counter { min-width: 8rem; font-variant-numeric: tabular-nums; }
+  #caption { white-space: pre-wrap; background: #f9fafb; border: 1px solid #e5e7eb;
+             border-radius: 6px; padding: .5rem .7rem; margin: 0 0 .6rem; font-size: .95rem; }
+  #picture { overflow: auto; max-height: 75vh; border: 1px solid #e5e7eb; border-radius: 6px;
+             padding: .4rem; }
+  #stage { margin: 0 auto 0 0; }
+  #frame { display: block; height: auto; }
+  table { border-collapse: collapse; margin-top: .8rem; font-size: .9rem; }
+  th, td { border-bottom: 1px solid #e5e7eb; padding: .2rem .7rem; text-align: left; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  tr.current { background: #fee2e2; }
+  tr.updated td.grad { color: #dc2626; font-weight: bold; }
+</style>
+</head>
+<body>
+<h1>__TITLE__</h1>
+<p class="hint">Each step takes one node, in the order backward() visits them, and adds
+upstream gradient × local derivative to each of its inputs. Use the buttons, the slider or the
+arrow keys.</p>
+<div class="controls">
+  <button id="prev" type="button">&#9664; Previous</button>
+  <input id="step" type="range" min="0" max="__LAST__" value="0" aria-label="step">
+  <button id="next" type="button">Next &#9654;</button>
+  <span id="counter"></span>
+</div>
+<p id="caption"></p>
+<div id="picture"><div id="stage"><img id="frame" alt="the computation graph at this step"></div></div>
+<table id="grads">
+  <thead><tr><th>node</th><th>kind</th><th class="num">data</th><th class="num">grad</th></tr></thead>
+  <tbody></tbody>
+</table>
+<script type="application/json" id="data">__DATA__</script>
+<script>
+"use strict";
+const data = JSON.parse(document.getElementById("data").textContent);
+const frames = data.frames;
+const slider = document.getElementById("step");
+const prev = document.getElementById("prev");
+const next = document.getElementById("next");
+const body = document.querySelector("#grads tbody");
+const cells = data.rows.map(function (row) {
+  const tr = document.createElement("tr");
+  for (const text of [row.name, row.kind, row.data]) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    tr.appendChild(td);
+  }
+  tr.children[2].className = "num";
+  const grad = document.createElement("td");
+  grad.className = "num grad";
+  tr.appendChild(grad);
+  tr.dataset.node = row.name;
+  body.appendChild(tr);
+  return { tr: tr, grad: grad };
+});
+// every frame at one scale, set by the widest: the nodes stay put from step to step
+const widest = Math.max.apply(null, frames.map(function (f) { return f.width; }));
+const stage = document.getElementById("stage");
+stage.style.maxWidth = (widest * 4 / 3) + "px";
+stage.style.minWidth = (widest * 4 / 3 * 0.7) + "px";  // shrink to fit, but not past reading
+let current = 0;
+function show(k) {
+  current = Math.max(0, Math.min(frames.length - 1, k));
+  const frame = frames[current];
+  const img = document.getElementById("frame");
+  img.src = frame.image;
+  img.style.width = (100 * frame.width / widest) + "%";
+  document.getElementById("caption").textContent = frame.caption;
+  document.getElementById("counter").textContent = "Step " + (current + 1) + " of " + frames.length;
+  slider.value = String(current);
+  prev.disabled = current === 0;
+  next.disabled = current === frames.length - 1;
+  cells.forEach(function (cell, i) {
+    const g = frame.grads[i];
+    cell.grad.textContent = g === null ? "–" : g[0];
+    cell.grad.dataset.grad = g === null ? "" : g[1];
+    cell.tr.classList.toggle("current", i === frame.current);
+    cell.tr.classList.toggle("updated", frame.updated.indexOf(i) >= 0);
+  });
+}
+// keep the node being processed in view: scroll the picture when it is outside the middle
+document.getElementById("frame").addEventListener("load", function () {
+  const focus = frames[current].focus;
+  if (!focus) { return; }
+  const box = document.getElementById("picture");
+  const img = document.getElementById("frame");
+  const x = img.offsetLeft + focus[0] * img.clientWidth;
+  const y = img.offsetTop + focus[1] * img.clientHeight;
+  const left = box.scrollLeft, top = box.scrollTop, w = box.clientWidth, h = box.clientHeight;
+  if (x < left + 0.2 * w || x > left + 0.8 * w) { box.scrollLeft = x - w / 2; }
+  if (y < top + 0.2 * h || y > top + 0.8 * h) { box.scrollTop = y - h / 2; }
+});
+prev.addEventListener("click", function () { show(current - 1); });
+next.addEventListener("click", function () { show(current + 1); });
+slider.addEventListener("input", function () { show(Number(slider.value)); });
+document.addEventListener("keydown", function (event) {
+  if (event.target === slider) { return; }
+  if (event.key === "ArrowLeft") { show(current - 1); }
+  if (event.key === "ArrowRight") { show(current + 1); }
+});
+show(0);
+</script>
+</body>
+</html>
+"""
+
+
+def _focus(svg: bytes, node_id: str) -> list[float] | None:
+    """Where node ``node_id`` is drawn in ``svg``, as fractions of its width and height (the
+    page scrolls there), or None when the SVG does not say."""
+    box = re.search(rb'viewBox="[-0-9.]+ [-0-9.]+ ([0-9.]+) ([0-9.]+)"', svg)
+    shift = re.search(rb'class="graph"[^>]*translate\(([-0-9.]+)[ ,]([-0-9.]+)\)', svg)
+    title = svg.find(f"<title>{node_id}</title>".encode())
+    if not box or not shift or title < 0:
+        return None
+    text = re.compile(rb'<text[^>]*?\sx="([-0-9.]+)"[^>]*?\sy="([-0-9.]+)"').search(svg, title)
+    if not text:
+        return None
+    width, height = float(box.group(1)), float(box.group(2))
+    x = (float(text.group(1)) + float(shift.group(1))) / width
+    y = (float(text.group(2)) + float(shift.group(2))) / height
+    return [round(min(max(x, 0.0), 1.0), 4), round(min(max(y, 0.0), 1.0), 4)]
+
+
+def _json_for_html(data: object) -> str:
+    """JSON that is safe inside a <script> element: no "<", ">" or "&" as themselves."""
+    text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def save_backward_html(
+    root: Value,
+    path: str | os.PathLike[str],
+    *,
+    rankdir: str = "LR",
+    number_format: NumberFormat = ".4g",
+    group: Grouping = None,
+    max_nodes: int = 150,
+    title: str | None = None,
+    renderer: Renderer | None = None,
+) -> Path:
+    """Write one self-contained HTML page (no server, no network) that steps through the
+    backward pass of ``root``: a slider, previous/next buttons (and arrow keys), the picture of
+    each ``BackwardStep`` inlined as SVG, its description, and a table of the gradients filled
+    in so far. Returns the path; the file is written whole or not at all.
+
+    Every frame is rendered once, so ``max_nodes`` (which counts picture nodes) is lower than
+    ``draw_graph``'s.
+    """
+    root = _check_root(root, "save_backward_html")
+    target = _check_path(path, "save_backward_html")
+    direction, fmt, limit = _check_picture_options(rankdir, number_format, max_nodes)
+    if renderer is not None and not isinstance(renderer, Renderer):
+        raise TypeError(f"renderer must be an autodiff.viz.Renderer, got {renderer!r:.80}")
+    scene = _scene(root, group, False, fmt)
+    _refuse_too_large(scene, limit, None, True, "save_backward_html")
+    program = renderer or find_renderer("svg")
+    steps = list(backward_steps(root))
+    rows = [
+        {
+            "name": scene.name(node),
+            "kind": "output" if node is root else ("leaf" if node.op is None else node.op.name),
+            "data": fmt(node.data),
+        }
+        for node in scene.order
+    ]
+    frames = []
+    for step in steps:
+        picture = step.draw(rankdir=direction, number_format=number_format, group=group,
+                            max_nodes=limit, caption=False)
+        svg = program.render(picture.source, "svg")
+        size = re.search(rb'<svg[^>]*?\swidth="([0-9.]+)pt"', svg)
+        frames.append({
+            "image": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"),
+            "width": float(size.group(1)) if size else 800.0,
+            "focus": _focus(svg, f"v{scene.index[step.node]}"),
+            "caption": step.describe(number_format),
+            "current": scene.index[step.node],
+            "updated": [scene.index[c.input] for c in step.contributions],
+            "grads": [
+                [fmt(step.grads[node]), repr(step.grads[node])] if node in step.grads else None
+                for node in scene.order
+            ],
+        })
+    heading = title or f"Backward pass of {scene.name(root)}"
+    page = (
+        _PAGE.replace("__TITLE__", html.escape(heading))
+        .replace("__LAST__", str(len(frames) - 1))
+        .replace("__DATA__", _json_for_html({"rows": rows, "frames": frames}))
+    )
+    _write_atomic(target, page.encode("utf-8"))
+    return target
