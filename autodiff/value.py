@@ -490,32 +490,23 @@ def _propagate(root: Value) -> None:
 
 def _propagate_dot(node: Value, g: float, ready: list[Any]) -> None:
     """``_propagate`` for ``rules.DOT``, the one rule over vectors: ``x · y`` passes ``g * y_i``
-    to ``x_i`` and ``g * x_i`` to ``y_i``. These are the rule's partials applied inline, pair by
-    pair, rather than through ``DOT.partials``, which build both data vectors first: a neuron's
-    weighted sum is the hot path of training (``test_value`` checks the two agree)."""
-    for x, y in zip(node._a, node._b):
-        x_is_value = type(x) is Value
-        if type(y) is Value:
-            y_data = y.data
-            total = y.grad + g * (x.data if x_is_value else x)
-            y.grad = total
-            if y._op is not None:
-                y._pending -= 1
-                if not y._pending:
-                    ready.append(y)
+    to ``x_i`` and ``g * x_i`` to ``y_i``. These are the rule's partials applied inline, element
+    by element, rather than through ``DOT.partials``, which build both data vectors first: a
+    neuron's weighted sum is the hot path of training (``test_rules`` checks the two agree).
+    Elements go in the order of ``node.inputs``, all of x then all of y, as ``backward_steps``
+    shows them."""
+    xs = node._a
+    ys = node._b
+    for v, partner in zip((*xs, *ys), (*ys, *xs)):
+        if type(v) is Value:
+            total = v.grad + g * (partner.data if type(partner) is Value else partner)
+            v.grad = total
+            if v._op is not None:
+                v._pending -= 1
+                if not v._pending:
+                    ready.append(v)
             elif total - total:  # inf - inf and nan - nan are nan; finite - itself is 0.0
-                raise _gradient_overflow(y, total)
-        else:
-            y_data = y
-        if x_is_value:
-            total = x.grad + g * y_data
-            x.grad = total
-            if x._op is not None:
-                x._pending -= 1
-                if not x._pending:
-                    ready.append(x)
-            elif total - total:
-                raise _gradient_overflow(x, total)
+                raise _gradient_overflow(v, total)
 
 
 def _local_derivatives(node: Value, create_graph: bool) -> list[Any]:

@@ -788,3 +788,23 @@ def test_describe_brackets_unlabelled_subexpressions_and_keeps_whole_derivative_
     x = Value(0.5, "x")
     assert "d/dx = σ(x) (1 - σ(x))" in next(iter(backward_steps(x.sigmoid()))).describe()
     assert "d/dx = 1 / (2 sqrt(x))" in next(iter(backward_steps(x.sqrt()))).describe()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_steps_equal_backward_bit_for_bit_on_random_dot_graphs(seed: int) -> None:
+    """Dots whose vectors share Values, hold constants, and feed one another: the order in which
+    backward() adds each element's share must be the order backward_steps shows."""
+    import random
+
+    rng = random.Random(seed)
+    leaves = [Value(rng.uniform(-2, 2), label=f"x{i}") for i in range(5)]
+    inner = [v.tanh() for v in leaves[:3]] + [leaves[3] * leaves[4]]
+    pool: list[Value | float] = [*leaves, *inner, 0.5, -1.5]
+    lengths = rng.choices(range(1, 7), k=4)
+    sums = [autodiff.dot(rng.choices(pool, k=n), rng.choices(pool, k=n)) for n in lengths]
+    diffs = [s - leaves[0] for s in sums]
+    root = autodiff.dot(diffs, diffs) + autodiff.dot(sums, [1.0] * len(sums))
+    steps = list(backward_steps(root))
+    root.backward()
+    nodes = autodiff.topological_order(root)
+    assert [steps[-1].grads[node] for node in nodes] == [node.grad for node in nodes]  # bit for bit
