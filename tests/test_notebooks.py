@@ -26,6 +26,7 @@ EXPECTED = {
     "03_backprop_by_hand.ipynb",
     "04_backprop_is_dynamic_programming.ipynb",
     "05_matrix_calculus.ipynb",
+    "06_training_an_mlp.ipynb",
 }
 CELL_TIMEOUT = 120  # seconds, per cell
 NOTEBOOK_BUDGET = 60  # seconds, per notebook: the course's promise of a quick run
