@@ -808,3 +808,15 @@ def test_steps_equal_backward_bit_for_bit_on_random_dot_graphs(seed: int) -> Non
     root.backward()
     nodes = autodiff.topological_order(root)
     assert [steps[-1].grads[node] for node in nodes] == [node.grad for node in nodes]  # bit for bit
+
+
+def test_a_weighted_sum_drops_only_constant_ones_from_its_formula() -> None:
+    """The bias is the weight of the constant input 1 and is written alone (``+ b``); a weight
+    that merely prints as 1 is still a factor of its product."""
+    from autodiff.viz.formulas import _formula
+
+    x = Value(2.0, label="x")
+    w = Value(0.99996)  # unlabelled: shown by its number, "1" at 4 significant digits
+    b = Value(0.5, label="b")
+    z = autodiff.dot((w, b), (x, 1.0))
+    assert _formula(z, lambda v: v.label or None, lambda n: f"{n:.4g}", budget=5) == "1·x + b"

@@ -47,9 +47,10 @@ def _formula(
             xs, ys = args[:half], args[half:]
             if rule.name == "dot":  # a weighted sum: w1·x1 + w2·x2 + b (a weight of input 1)
                 terms = []
-                for (a, pa), (b, pb) in zip(xs, ys):
-                    if b == fmt(1.0) or a == fmt(1.0):
-                        terms.append(a if b == fmt(1.0) else b)
+                ones = [type(x) is not Value and x == 1 for x in v.inputs]  # constants 1 only
+                for (a, pa), (b, pb), a_is_one, b_is_one in zip(xs, ys, ones[:half], ones[half:]):
+                    if a_is_one or b_is_one:
+                        terms.append(b if a_is_one else a)
                         continue
                     terms.append(f"{a if pa >= 2 else f'({a})'}·{b if pb > 2 else f'({b})'}")
                 return " + ".join(terms), 1
