@@ -22,6 +22,7 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 EXPECTED = {
+    "01_a_network_is_a_chain_of_functions.ipynb",
     "02_gradient_descent.ipynb",
     "03_backprop_by_hand.ipynb",
     "04_backprop_is_dynamic_programming.ipynb",
