@@ -151,9 +151,10 @@ def _class_index(t: Any, what: str, k: int) -> int:
     """A cross-entropy target: a class index, an int in ``range(k)``."""
     if isinstance(t, bool) or not isinstance(t, numbers.Integral):
         raise TypeError(f"{what} must be a class index (an int), got {type(t).__name__}: {_shown(t)}")
-    if not 0 <= t < k:
+    index = int(t)
+    if not 0 <= index < k:
         raise ValueError(f"{what} = {_shown(t)} is not a class index for {k} logits (0 to {k - 1})")
-    return int(t)
+    return index
 
 
 def check_targets(loss: LossFunction, targets: Sequence[Any], what: str, n_outputs: int) -> None:
