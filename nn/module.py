@@ -133,7 +133,7 @@ def _activation(owner: str, activation: object, nonlin: object) -> str:
     False linear)."""
     if nonlin is not None:
         if not isinstance(nonlin, bool):
-            raise TypeError(f"{owner} nonlin must be True or False (micrograd's keyword), got {_shown(nonlin)}")
+            raise TypeError(f"{owner} nonlin must be True or False (micrograd's), got {_shown(nonlin)}")
         if activation != "relu":
             raise ValueError(
                 f"{owner} got activation={_shown(activation)} and nonlin={nonlin!r}: give one of them "
@@ -159,6 +159,23 @@ def _random(owner: str, rng: object, seed: object) -> random.Random:
     if seed is not None:
         raise ValueError(f"{owner} got both rng and seed; give one of them")
     return rng
+
+
+MAX_PARAMETERS = 10_000_000
+"""The most parameters a model may have: ten million scalar Values take about a gigabyte, and
+a forward pass through them minutes. Larger sizes are refused before anything is built."""
+
+
+def _check_size(owner: str, sizes: Sequence[int]) -> int:
+    """The number of parameters of layers of ``sizes[1:]`` neurons on ``sizes[0]`` inputs
+    (weights and a bias per neuron), refused beyond ``MAX_PARAMETERS``."""
+    count = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
+    if count > MAX_PARAMETERS:
+        raise ValueError(
+            f"{owner} would have {_shown(count)} parameters; at most {MAX_PARAMETERS:,} fit "
+            "a scalar engine (about 1 GB)"
+        )
+    return count
 
 
 def _inputs(owner: str, x: object, nin: int) -> tuple[Input, ...]:
@@ -284,7 +301,9 @@ class Module:
             number = state[name]
             if isinstance(number, bool) or not isinstance(number, numbers.Real):
                 kind = type(number).__name__
-                raise TypeError(f"load_state_dict(): {_shown(name)} must be a real number, got {kind}: {_shown(number)}")
+                raise TypeError(
+                    f"load_state_dict(): {_shown(name)} must be a real number, got {kind}: {_shown(number)}"
+                )
             try:
                 number = float(number)
             except OverflowError:
@@ -323,6 +342,7 @@ class Neuron(Module):
         seed: int | None = None,
     ) -> None:
         _check_count("Neuron()", "nin (its number of inputs)", nin)
+        _check_size("Neuron()", (nin, 1))
         name = _activation("Neuron()", activation, nonlin)
         _check_name("Neuron()", "init", init, INITS)
         self._build(nin, name, init, 1, _random("Neuron()", rng, seed))
@@ -388,6 +408,7 @@ class Layer(Module):
     ) -> None:
         _check_count("Layer()", "nin (its number of inputs)", nin)
         _check_count("Layer()", "nout (its number of neurons)", nout)
+        _check_size("Layer()", (nin, nout))
         name = _activation("Layer()", activation, nonlin)
         _check_name("Layer()", "init", init, INITS)
         self._build(nin, nout, name, init, _random("Layer()", rng, seed))
@@ -465,6 +486,7 @@ class MLP(Module):
             raise ValueError("MLP() needs at least one layer size in nouts, got an empty list")
         for i, size in enumerate(sizes):
             _check_count("MLP()", f"nouts[{i}] (a layer's number of neurons)", size)
+        _check_size("MLP()", (nin, *sizes))
         self.activation = _check_name("MLP()", "activation", activation, ACTIVATIONS)
         """The hidden layers' activation."""
         self.output_activation = _check_name("MLP()", "output_activation", output_activation, ACTIVATIONS)

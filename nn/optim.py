@@ -289,7 +289,8 @@ class Optimizer:
         owner = type(self).__name__
         where = f"{owner}.load_state_dict()"
         if not isinstance(state_dict, Mapping):
-            raise TypeError(f"{where} needs the mapping state_dict() returns, got {type(state_dict).__name__}")
+            kind = type(state_dict).__name__
+            raise TypeError(f"{where} needs the mapping state_dict() returns, got {kind}")
         kind = state_dict.get("optimizer")
         if kind != owner:
             raise ValueError(f"{where} got the state of a {_shown(kind)} optimizer")

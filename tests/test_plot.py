@@ -202,12 +202,12 @@ def test_a_trained_mlp_on_moons(mpl: Any, tmp_path: Path) -> None:
     model = nn.MLP(2, [8, 1], activation="tanh", seed=0)
     signs = [2 * label - 1 for label in y]
     for _ in range(60):
-        loss = sum(((model(x)[0] - s) ** 2 for x, s in zip(X, signs)), Value(0.0)) * (1 / len(X))
+        loss = sum(((model(x) - s) ** 2 for x, s in zip(X, signs)), Value(0.0)) * (1 / len(X))
         model.zero_grad()
         loss.backward()
         for p in model.parameters():
             p.data -= 0.2 * p.grad
-    correct = sum((model(x)[0].data > 0) == (s > 0) for x, s in zip(X, signs))
+    correct = sum((model(x).data > 0) == (s > 0) for x, s in zip(X, signs))
     path = tmp_path / "moons.png"
     fig = plot_decision_boundary(model, X, y, path, resolution=25)
     assert fig.axes[0].get_title().startswith(f"{correct} of 40 ")

@@ -79,7 +79,7 @@ def test_minibatch_sgd_fits_a_sine_curve() -> None:
     assert history.loss[-1] < history.loss[0] / 20
     assert "accuracy" not in history  # not a classification loss
     for x in (-2.0, 0.5, 2.5):
-        assert model([x])[0].data == pytest.approx(math.sin(x), abs=0.2)
+        assert model([x]).data == pytest.approx(math.sin(x), abs=0.2)
 
 
 # --- what it records ----------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def test_accuracy_of_probabilities_thresholds_at_one_half(loss: Any) -> None:
     model = MLP(2, [4, 1], seed=0)
 
     def probability(x: list[float]) -> list[Value]:
-        return [model(x)[0].sigmoid()]
+        return [model(x).sigmoid()]
 
     labels = [0, 0, 0, 0]
     history = fit(probability, (XOR_X, labels), loss, SGD(model.parameters(), lr=1e-3), epochs=1)
