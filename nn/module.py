@@ -19,6 +19,7 @@ up when the model is called. So every model pickles, deep-copies and crosses pro
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import random
@@ -169,7 +170,7 @@ a forward pass through them minutes. Larger sizes are refused before anything is
 def _check_size(owner: str, sizes: Sequence[int]) -> int:
     """The number of parameters of layers of ``sizes[1:]`` neurons on ``sizes[0]`` inputs
     (weights and a bias per neuron), refused beyond ``MAX_PARAMETERS``."""
-    count = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
+    count = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
     if count > MAX_PARAMETERS:
         raise ValueError(
             f"{owner} would have {_shown(count)} parameters; at most {MAX_PARAMETERS:,} fit "
