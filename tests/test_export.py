@@ -128,7 +128,9 @@ def test_missing_torch_names_the_pinned_install(monkeypatch: pytest.MonkeyPatch)
         to_torch(nn.MLP(2, [1], seed=0))
 
 
-TORCH_NAMES = {"tanh": ["Tanh"], "sigmoid": ["Sigmoid"], "relu": ["ReLU"], "leaky_relu": ["LeakyReLU"], "linear": []}
+TORCH_NAMES = {
+    "tanh": ["Tanh"], "sigmoid": ["Sigmoid"], "relu": ["ReLU"], "leaky_relu": ["LeakyReLU"], "linear": []
+}
 """The torch module after a layer of each activation (none after a linear one)."""
 
 

@@ -370,7 +370,8 @@ BAD_FILES: list[tuple[str, Callable[[], str | bytes], str]] = [
     ("bad-output-activation", _edit(lambda d: _set(d, ("architecture", "output_activation"), "softmax")),
      "output_activation: unknown activation 'softmax'"),
     # unhashable fields: a clear error naming the field, not a bare TypeError
-    ("list-type", _edit(lambda d: _set(d, ("architecture", "type"), ["MLP"])), r"'type' must be one of .*\['MLP'\]"),
+    ("list-type", _edit(lambda d: _set(d, ("architecture", "type"), ["MLP"])),
+     r"'type' must be one of .*\['MLP'\]"),
     ("dict-type", _edit(lambda d: _set(d, ("architecture", "type"), {"MLP": 1})), "'type' must be one of"),
     ("list-activation", _edit(lambda d: _set(d, ("architecture", "activation"), ["relu"])),
      r"architecture activation: unknown activation \['relu'\]"),
@@ -449,8 +450,9 @@ def test_a_small_file_declaring_a_huge_model_fails_fast_and_small(tmp_path: Path
     import tracemalloc
 
     path = tmp_path / "bomb.json"
-    path.write_text(json.dumps({"format": FORMAT, "version": 1, "architecture": {
-        "type": "MLP", "nin": 3000, "nouts": [3000], "activation": "relu"}, "parameters": {}}), encoding="utf-8")
+    architecture = {"type": "MLP", "nin": 3000, "nouts": [3000], "activation": "relu"}
+    document = {"format": FORMAT, "version": 1, "architecture": architecture, "parameters": {}}
+    path.write_text(json.dumps(document), encoding="utf-8")
     assert path.stat().st_size < 160
     tracemalloc.start()
     try:
@@ -462,7 +464,9 @@ def test_a_small_file_declaring_a_huge_model_fails_fast_and_small(tmp_path: Path
     assert peak < 1_000_000, peak
 
 
-@pytest.mark.parametrize("bad", [None, 3, b"m.json", ["m.json"], 10**5000], ids=["none", "fd", "bytes", "list", "huge"])
+@pytest.mark.parametrize(
+    "bad", [None, 3, b"m.json", ["m.json"], 10**5000], ids=["none", "fd", "bytes", "list", "huge"]
+)
 def test_paths_must_be_paths(tmp_path: Path, bad: Any) -> None:
     """An int would be taken by ``open`` as a file descriptor: refused, like other non-paths."""
     with pytest.raises(TypeError, match=r"load\(\) path must be a str or an os.PathLike"):
