@@ -358,6 +358,8 @@ def _check_path(function: str, path: object) -> None:
     if not isinstance(path, (str, os.PathLike)):
         kind = type(path).__name__
         raise TypeError(f"{function}() path must be a str or an os.PathLike, got {kind}: {_shown(path)}")
+    if not os.fspath(path):
+        raise ValueError(f"{function}() path is empty")
 
 
 def _build(spec: dict[str, Any]) -> Module:

@@ -118,9 +118,10 @@ def _shown(x: object, limit: int = 60) -> str:
 
 
 def _check_count(owner: str, name: str, n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    """A size: a whole number >= 1 (an int, or a numpy integer), as an int."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"{owner} {name} must be a positive whole number, got {_shown(n)}")
-    return n
+    return int(n)
 
 
 def _check_name(owner: str, name: str, value: object, choices: Mapping[str, object]) -> str:
@@ -342,7 +343,7 @@ class Neuron(Module):
         init: str = "uniform",
         seed: int | None = None,
     ) -> None:
-        _check_count("Neuron()", "nin (its number of inputs)", nin)
+        nin = _check_count("Neuron()", "nin (its number of inputs)", nin)
         _check_size("Neuron()", (nin, 1))
         name = _activation("Neuron()", activation, nonlin)
         _check_name("Neuron()", "init", init, INITS)
@@ -407,8 +408,8 @@ class Layer(Module):
         init: str = "uniform",
         seed: int | None = None,
     ) -> None:
-        _check_count("Layer()", "nin (its number of inputs)", nin)
-        _check_count("Layer()", "nout (its number of neurons)", nout)
+        nin = _check_count("Layer()", "nin (its number of inputs)", nin)
+        nout = _check_count("Layer()", "nout (its number of neurons)", nout)
         _check_size("Layer()", (nin, nout))
         name = _activation("Layer()", activation, nonlin)
         _check_name("Layer()", "init", init, INITS)
@@ -476,17 +477,21 @@ class MLP(Module):
         output_activation: str = "linear",
         init: str = "uniform",
     ) -> None:
-        _check_count("MLP()", "nin (its number of inputs)", nin)
+        nin = _check_count("MLP()", "nin (its number of inputs)", nin)
         if isinstance(nouts, (str, bytes, Mapping, Set)) or not isinstance(nouts, Iterable):
             raise TypeError(
                 f"MLP() nouts must be a list of layer sizes such as [16, 1], got "
                 f"{type(nouts).__name__}: {_shown(nouts)}"
             )
-        sizes = list(nouts)
+        # every layer has 2 parameters or more: a longer nouts (or a runaway iterator) is refused
+        sizes = list(itertools.islice(nouts, MAX_PARAMETERS // 2 + 1))
+        if len(sizes) > MAX_PARAMETERS // 2:
+            raise ValueError(f"MLP() nouts is too long: over {MAX_PARAMETERS:,} parameters")
+        for i, size in enumerate(sizes):
+            if type(size) is not int or size < 1:
+                sizes[i] = _check_count("MLP()", f"nouts[{i}] (a layer's number of neurons)", size)
         if not sizes:
             raise ValueError("MLP() needs at least one layer size in nouts, got an empty list")
-        for i, size in enumerate(sizes):
-            _check_count("MLP()", f"nouts[{i}] (a layer's number of neurons)", size)
         _check_size("MLP()", (nin, *sizes))
         self.activation = _check_name("MLP()", "activation", activation, ACTIVATIONS)
         """The hidden layers' activation."""
