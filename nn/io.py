@@ -332,7 +332,8 @@ def _check_architecture(path: PathLike, spec: dict[str, Any]) -> dict[str, Any]:
         counts.append(("nout", spec["nout"]))
     if kind == "MLP":
         if not isinstance(spec["nouts"], list) or not spec["nouts"]:
-            raise ModelFileError(path, f"architecture nouts must be a non-empty list, got {spec['nouts']!r}")
+            shown = _shown(spec["nouts"])
+            raise ModelFileError(path, f"architecture nouts must be a non-empty list, got {shown}")
         counts += [("nouts", size) for size in spec["nouts"]]
     for name, size in counts:
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:

@@ -22,7 +22,7 @@ from typing import Any, overload
 
 from autodiff import DomainError, Value, dot
 
-from .module import Module, _shown
+from .module import Module, _reports_as, _shown
 
 Scalar = Value | float
 """One number of a prediction: a Value, or a plain number (int and bool are accepted too)."""
@@ -160,25 +160,39 @@ def _class_index(t: Any, what: str, k: int) -> int:
 def check_targets(loss: LossFunction, targets: Sequence[Any], what: str, n_outputs: int) -> None:
     """Check every target of a data set against what ``loss`` (one of ``LOSSES``) accepts, before
     any training: ``fit`` reports a bad label by its index in ``y``, not by its place in a
-    shuffled batch. ``what`` names the targets (``"fit() y"``), ``n_outputs`` is the number of
-    the model's outputs (the classes, for cross-entropy). Other losses' targets are not checked.
+    shuffled batch. ``what`` names the targets (``"fit() y"``); ``n_outputs`` is the number of
+    numbers the model gives for one input, which each target must match (a class index among
+    them, for cross-entropy). Other losses' targets are not checked.
     """
+    check = _TARGETS.get(loss)
+    if check is None and loss is not cross_entropy:
+        return
     for i, t in enumerate(targets):
-        if loss is cross_entropy:
-            _class_index(t, f"{what}[{i}]", n_outputs)
-            continue
-        check = _TARGETS.get(loss)
+        where = f"{what}[{i}]"
         if check is None:
-            return
-        stack = [(t, f"{what}[{i}]")]
-        while stack:
-            x, where = stack.pop()
-            if _is_vector(x):
-                stack.extend((x[j], f"{where}[{j}]") for j in reversed(range(len(x))))
-            elif _is_scalar(x):
-                check(x, where)
-            else:
-                raise TypeError(f"{where} must be a number or a list of numbers, got {type(x).__name__}")
+            _class_index(t, where, n_outputs)
+            continue
+        numbers_ = leaves(t, where)
+        if len(numbers_) != n_outputs:
+            raise ValueError(f"{where} holds {len(numbers_)} numbers, but the model gives {n_outputs}")
+        for x, place in numbers_:
+            check(x, place)
+
+
+def leaves(x: Any, what: str) -> list[tuple[Any, str]]:
+    """The numbers (and Values) in ``x``, a number or nested lists of them, each with its place
+    (``what[1][0]``); a TypeError naming the place of anything else."""
+    found = []
+    stack = [(x, what)]
+    while stack:
+        item, where = stack.pop()
+        if _is_vector(item):
+            stack.extend((item[j], f"{where}[{j}]") for j in reversed(range(len(item))))
+        elif _is_scalar(item):
+            found.append((item, where))
+        else:
+            raise TypeError(f"{where} must be a number or a list of numbers, got {type(item).__name__}")
+    return found
 
 
 def _total(terms: Sequence[Value]) -> Value:
@@ -194,6 +208,7 @@ def _mean(terms: Sequence[Value]) -> Value:
 # --- the losses ----------------------------------------------------------------------------------
 
 
+@_reports_as("mse()")
 def mse(predictions: Batch, targets: Any, half: bool = False) -> Value:
     """Mean squared error over the ``n`` numbers predicted:
 
@@ -214,6 +229,7 @@ def mse(predictions: Batch, targets: Any, half: bool = False) -> Value:
     return squares / (2 * len(diffs)) if half else squares / len(diffs)
 
 
+@_reports_as("binary_cross_entropy()")
 def binary_cross_entropy(predictions: Batch, targets: Any, from_logits: bool = False) -> Value:
     """Mean binary cross-entropy of targets ``t`` in [0, 1] (0/1 labels, or soft ones).
 
@@ -275,6 +291,7 @@ def binary_cross_entropy(predictions: Batch, targets: Any, from_logits: bool = F
 def softmax(logits: Sequence[Scalar]) -> list[Value]: ...
 @overload
 def softmax(logits: Sequence[Sequence[Scalar]]) -> list[list[Value]]: ...
+@_reports_as("softmax()")
 def softmax(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]]) -> list[Value] | list[list[Value]]:
     """Probabilities from the logits of one sample: a list of Values that sum to 1.
 
@@ -320,6 +337,7 @@ def _softmax(row: Any, what: str) -> list[Value]:
     return [e / total for e in exps]
 
 
+@_reports_as("cross_entropy()")
 def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], target: Any) -> Value:
     """Softmax cross-entropy: minus the log-probability the softmax of the logits gives the
     target class (``torch.nn.CrossEntropyLoss``).
@@ -369,6 +387,7 @@ def _cross_entropy(row: Any, target: Any, logits_name: str, target_name: str) ->
     return log_total + (m - zs[index])
 
 
+@_reports_as("hinge()")
 def hinge(scores: Batch, labels: Any) -> Value:
     """Mean hinge loss for labels ``y`` in {-1, +1} (the SVM loss micrograd's demo uses)::
 
@@ -383,6 +402,7 @@ def hinge(scores: Batch, labels: Any) -> Value:
     return _mean([(1.0 - y * s).relu() for s, y in zip(preds, ys)])
 
 
+@_reports_as("l2()")
 def l2(parameters: Iterable[Value] | Module) -> Value:
     """The squared L2 norm of the parameters, the usual penalty on large weights::
 

@@ -19,12 +19,13 @@ up when the model is called. So every model pickles, deep-copies and crosses pro
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import numbers
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, ParamSpec, TypeVar
 
 from autodiff import DomainError, Value, dot, matvec
 
@@ -178,6 +179,29 @@ def _check_size(owner: str, sizes: Sequence[int]) -> int:
             "a scalar engine (about 1 GB)"
         )
     return count
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reports_as(owner: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """A decorator: a DomainError the engine raises inside the function (an overflow deep in a
+    weighted sum, say) comes out saying which function of ours it was in, ``owner``, first."""
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
+        def reporting(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return function(*args, **kwargs)
+            except DomainError as error:
+                if str(error).startswith(owner):
+                    raise
+                raise DomainError(f"{owner}: {error}") from error
+
+        return reporting
+
+    return decorate
 
 
 def _inputs(owner: str, x: object, nin: int) -> tuple[Input, ...]:
@@ -367,6 +391,7 @@ class Neuron(Module):
         self.b.label = f"{prefix}b"
         self._z, self._a = f"{prefix}z", f"{prefix}a"
 
+    @_reports_as("Neuron")
     def __call__(self, x: Iterable[Input]) -> Value:
         xs = _inputs("Neuron", x, len(self.w))
         # the bias is the weight of a constant input 1: one n-ary node for the whole sum
@@ -429,6 +454,7 @@ class Layer(Module):
         for j, neuron in enumerate(self.neurons):
             neuron._name(f"{prefix}N{j}.")
 
+    @_reports_as("Layer")
     def __call__(self, x: Iterable[Input]) -> Value | list[Value]:
         out = self._outputs(_inputs("Layer", x, len(self.neurons[0].w)))
         return out[0] if len(out) == 1 else out
@@ -508,6 +534,7 @@ class MLP(Module):
             layer._name(f"L{i}.")
             self.layers.append(layer)
 
+    @_reports_as("MLP")
     def __call__(self, x: Iterable[Input]) -> Value | list[Value]:
         out = self.layers[0]._outputs(_inputs("MLP", x, len(self.layers[0].neurons[0].w)))
         for layer in self.layers[1:]:

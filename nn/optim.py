@@ -107,14 +107,14 @@ def _check_number(owner: str, name: str, x: object) -> float:
 def _check_positive(owner: str, name: str, x: object) -> float:
     number = _check_number(owner, name, x)
     if not number > 0:
-        raise ValueError(f"{owner} {name} must be > 0, got {x!r}")
+        raise ValueError(f"{owner} {name} must be > 0, got {_shown(x)}")
     return number
 
 
 def _check_non_negative(owner: str, name: str, x: object) -> float:
     number = _check_number(owner, name, x)
     if not number >= 0:
-        raise ValueError(f"{owner} {name} must be >= 0, got {x!r}")
+        raise ValueError(f"{owner} {name} must be >= 0, got {_shown(x)}")
     return number
 
 
@@ -122,7 +122,7 @@ def _check_fraction(owner: str, name: str, x: object) -> float:
     """A decay rate: in [0, 1)."""
     number = _check_number(owner, name, x)
     if not 0 <= number < 1:
-        raise ValueError(f"{owner} {name} must be in [0, 1), got {x!r}")
+        raise ValueError(f"{owner} {name} must be in [0, 1), got {_shown(x)}")
     return number
 
 
@@ -185,7 +185,7 @@ class Optimizer:
         self.params: list[Value] = _check_parameters(owner, parameters)
         self.lr: float = _check_positive(owner, "lr", lr)
         if lr_schedule is not None and not callable(lr_schedule):
-            raise TypeError(f"{owner} lr_schedule must be a function of the step, got {lr_schedule!r}")
+            raise TypeError(f"{owner} lr_schedule must be a function of the step, got {_shown(lr_schedule)}")
         self.lr_schedule = lr_schedule
         self.steps = 0
         self.state: dict[str, list[float]] = {name: [0.0] * len(self.params) for name in self._buffers}
@@ -198,7 +198,7 @@ class Optimizer:
         owner = type(self).__name__
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (math.isfinite(lr) and lr >= 0):
             raise ValueError(
-                f"{owner} lr_schedule({self.steps}) gave {lr!r}; a learning rate is a number >= 0"
+                f"{owner} lr_schedule({self.steps}) gave {_shown(lr)}; a learning rate is a number >= 0"
             )
         return float(lr)
 
@@ -481,7 +481,7 @@ class Adam(Optimizer):
         super().__init__(parameters, lr, lr_schedule=lr_schedule)
         owner = type(self).__name__
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{owner} betas must be a pair (beta1, beta2), got {betas!r}")
+            raise ValueError(f"{owner} betas must be a pair (beta1, beta2), got {_shown(betas)}")
         self.betas = (_check_fraction(owner, "beta1", betas[0]), _check_fraction(owner, "beta2", betas[1]))
         self.eps = _check_positive(owner, "eps", eps)
         self.weight_decay = _check_non_negative(owner, "weight_decay", weight_decay)

@@ -279,7 +279,7 @@ def _check_points(X: Any, y: Any) -> tuple[list[list[float]], list[Any]]:
             point = []
         if len(point) != 2 or not all(math.isfinite(c) for c in point):
             raise ValueError(
-                f"plot_decision_boundary() draws 2-D inputs: X[{i}] must be 2 finite numbers, got {x!r}"
+                f"plot_decision_boundary() draws 2-D inputs: X[{i}] must be 2 finite numbers, got {_shown(x)}"
             )
         points.append(point)
     return points, list(y)
@@ -310,7 +310,7 @@ def plot_decision_boundary(
     points, labels = _check_points(X, y)
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(
-            f"plot_decision_boundary() resolution must be a whole number >= 2, got {resolution!r}"
+            f"plot_decision_boundary() resolution must be a whole number >= 2, got {_shown(resolution)}"
         )
     (x_lo, x_hi), (y_lo, y_hi) = (_padded([p[d] for p in points]) for d in (0, 1))
     # the axes keep the data's proportions (equal scales); so does the figure, within reason
@@ -334,7 +334,7 @@ def plot_decision_boundary(
             else:
                 raise ValueError(
                     "plot_decision_boundary(): a model with one output is a binary classifier, whose "
-                    f"labels are 0/1 or -1/+1; got {sorted(values, key=repr)[:6]!r}"
+                    f"labels are 0/1 or -1/+1; got {sorted(map(_shown, values))[:6]}"
                 )
 
             def predict(point: list[float]) -> tuple[int, list[float]]:
@@ -346,7 +346,7 @@ def plot_decision_boundary(
             if wrong:
                 raise ValueError(
                     f"plot_decision_boundary(): a model with {k} outputs predicts labels 0 .. {k - 1}, "
-                    f"got {wrong[0]!r}"
+                    f"got {_shown(wrong[0])}"
                 )
 
             def predict(point: list[float]) -> tuple[int, list[float]]:

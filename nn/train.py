@@ -39,7 +39,7 @@ from .losses import (
     _real,
     _vector,
     check_targets,
-    cross_entropy,
+    leaves,
 )
 from .module import _shown
 from .optim import Optimizer
@@ -559,13 +559,13 @@ def _check_metrics(
 
 def _check_targets(model: Callable[[Any], Any], X: Sequence[Any], y: Sequence[Any], loss_fn: LossFunction,
                    what: str) -> None:
-    """Every target checked against what the loss accepts, before training; for cross-entropy,
-    against the number of classes the model predicts (one forward pass under no_grad)."""
-    n_outputs = 0
-    if loss_fn is cross_entropy:
-        with no_grad():
-            out = model(X[0])
-        n_outputs = len(out) if _is_vector(out) else 1
+    """For the losses of ``LOSSES``, every target checked against what the loss accepts and
+    against the number of outputs of the model (one forward pass under no_grad), before training."""
+    if loss_fn not in LOSSES.values():
+        return
+    with no_grad():
+        out = model(X[0])
+    n_outputs = len(leaves(out, "fit() the model's output for X[0]"))
     check_targets(loss_fn, y, f"fit() {what}", n_outputs)
 
 
@@ -647,6 +647,6 @@ def _progress_bar(progress: bool | Callable[[History], None] | None, epochs: int
     elif callable(progress):
         show = False
     else:
-        raise TypeError(f"fit() progress must be None, True, False or a function, got {progress!r}")
+        raise TypeError(f"fit() progress must be None, True, False or a function, got {_shown(progress)}")
     return _Bar(epochs, sys.stderr) if show else None
 

@@ -369,14 +369,6 @@ BAD_FILES: list[tuple[str, Callable[[], str | bytes], str]] = [
     ("bad-activation", _edit(lambda d: _set(d, ("architecture", "activation"), "swish")), "'swish'"),
     ("bad-output-activation", _edit(lambda d: _set(d, ("architecture", "output_activation"), "softmax")),
      "output_activation: unknown activation 'softmax'"),
-    # unhashable fields: a clear error naming the field, not a bare TypeError
-    ("list-type", _edit(lambda d: _set(d, ("architecture", "type"), ["MLP"])),
-     r"'type' must be one of .*\['MLP'\]"),
-    ("dict-type", _edit(lambda d: _set(d, ("architecture", "type"), {"MLP": 1})), "'type' must be one of"),
-    ("list-activation", _edit(lambda d: _set(d, ("architecture", "activation"), ["relu"])),
-     r"architecture activation: unknown activation \['relu'\]"),
-    ("dict-output-activation", _edit(lambda d: _set(d, ("architecture", "output_activation"), {})),
-     r"output_activation: unknown activation \{\}"),
     # an architecture far larger than the parameters the file lists is refused before building
     ("no-parameters-for-the-architecture", _edit(lambda d: _set(d, ("parameters",), {})),
      r"missing 'L0.N0.w0', .*\(9 in all\)"),
@@ -441,27 +433,6 @@ def test_the_valid_document_of_those_cases_loads(tmp_path: Path) -> None:
     path.write_text(_replace_value("3"), encoding="utf-8")  # an integer is a number too
     loaded = load(path)
     assert loaded.state_dict()[W] == 3.0 and type(loaded.state_dict()[W]) is float
-
-
-def test_a_small_file_declaring_a_huge_model_fails_fast_and_small(tmp_path: Path) -> None:
-    """A 146-byte file declaring MLP(3000, [3000]) and no parameters once took 23 s and 2.6 GB
-    before its error: the count of parameters is checked before anything is built. Measured
-    with tracemalloc (memory), not wall time."""
-    import tracemalloc
-
-    path = tmp_path / "bomb.json"
-    architecture = {"type": "MLP", "nin": 3000, "nouts": [3000], "activation": "relu"}
-    document = {"format": FORMAT, "version": 1, "architecture": architecture, "parameters": {}}
-    path.write_text(json.dumps(document), encoding="utf-8")
-    assert path.stat().st_size < 160
-    tracemalloc.start()
-    try:
-        with pytest.raises(ModelFileError, match="has 9003000 parameters but 'parameters' lists 0"):
-            load(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 1_000_000, peak
 
 
 @pytest.mark.parametrize(

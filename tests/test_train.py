@@ -430,68 +430,7 @@ def test_early_stopping_needs_a_measured_quantity() -> None:
     assert model.state_dict() == before and opt.steps == 0
 
 
-# --- labels, checked up front ----------------------------------------------------------------------
-
-BCE = "binary_cross_entropy_with_logits"
-
-
-@pytest.mark.parametrize(
-    ("loss", "labels", "nouts", "mentioned"),
-    [
-        ("hinge", [1, -1, 1, 1, -1, 0], 1, r"fit\(\) y\[5\]: labels must be -1 or \+1, got 0; for 0/1"),
-        (BCE, [0, 1, 1, 2, 0, 1], 1, r"fit\(\) y\[3\] must be in \[0, 1\], got 2"),
-        (BCE, [0, 1, None, 0, 0, 1], 1, r"fit\(\) y\[2\] must be a number .*NoneType"),
-        ("cross_entropy", [0, 1, 2, 3, 0, 1], 3, r"fit\(\) y\[3\] = 3 is not a class index for 3 logits"),
-        ("cross_entropy", [0, 1, 2, 1.0, 0, 1], 3, r"fit\(\) y\[3\] must be a class index .*, got float"),
-        ("mse", [0.5, 1.0, math.nan, 0.0, 1.0, 2.0], 1, r"fit\(\) y\[2\] must be finite, got nan"),
-        ("mse", [0.5, 1.0, 1.0, "0", 1.0, 2.0], 1, r"fit\(\) y\[3\] must be a number or a list of numbers"),
-    ],
-)
-def test_labels_are_checked_before_training_by_their_index_in_y(
-    loss: str, labels: list[Any], nouts: int, mentioned: str
-) -> None:
-    X = [[0.1 * i, -0.2 * i] for i in range(6)]
-    model = MLP(2, [3, nouts], seed=0)
-    opt = SGD(model.parameters(), lr=0.1)
-    before = model.state_dict()
-    with pytest.raises((TypeError, ValueError), match=mentioned):
-        fit(model, (X, labels), loss, opt, 2, batch_size=2, seed=1)  # shuffled batches of 2
-    assert model.state_dict() == before and opt.steps == 0
-    good = {"hinge": 1, "cross_entropy": 0, "mse": 0.5}.get(loss, 1)
-    with pytest.raises((TypeError, ValueError), match=mentioned.replace("y", "validation_data y", 1)):
-        fit(model, (X, [good] * 6), loss, opt, 2, validation_data=(X, labels))
-    assert opt.steps == 0
-
-
-# --- Ctrl-C ----------------------------------------------------------------------------------------
-
-
-def test_ctrl_c_returns_the_history_of_the_finished_epochs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "tqdm", None)  # the text bar
-    terminal = _Terminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
-    model = MLP(2, [2, 1], seed=0)
-    opt = SGD(model.parameters(), lr=0.1)
-    ended: list[nn.FitEvent] = []
-
-    class PressCtrlC(nn.Callback):
-        def on_train_batch_end(self, event: nn.FitEvent) -> None:
-            if event.epoch == 3 and event.batch == 1:
-                raise KeyboardInterrupt
-
-        def on_train_end(self, event: nn.FitEvent) -> None:
-            ended.append(event)
-
-    history = fit(model, (XOR_X, XOR_Y), "mse", opt, epochs=5, batch_size=2, callbacks=[PressCtrlC()])
-    assert history.interrupted and not history.stopped
-    assert len(history) == 2 and len(history.step_loss) == opt.steps == 5
-    assert repr(history).endswith("; interrupted)")
-    text = terminal.getvalue()
-    bar, message = text.rsplit("\n", 2)[:2]
-    assert "2/5" in bar  # the bar stopped at the epochs that finished, and ended its line
-    assert message == ("fit() interrupted (KeyboardInterrupt) after 5 steps: returning the History of the 2 "
-                       "epochs that finished (history.interrupted is True)")
-    assert [e.kind for e in ended] == ["end"] and ended[0].history is history
+# --- errors --------------------------------------------------------------------------------------
 
 
 def test_other_errors_propagate_and_close_the_bar(monkeypatch: pytest.MonkeyPatch) -> None:
