@@ -810,7 +810,7 @@ def _dot_node(ws: tuple[Any, ...], xs: tuple[Any, ...], x_data: list[Any], calle
     try:
         out = rules.DOT.forward(_numbers(ws), x_data)
         plain = type(out) is float and _isfinite(out)
-    except TypeError:
+    except (TypeError, OverflowError):  # a str, None...; an int too large for a float
         plain = False
     if not plain:
         # a constant that is not a plain int or float (numpy, bool, str, NaN...): check and
