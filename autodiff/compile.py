@@ -44,7 +44,18 @@ from typing import Any, NamedTuple
 
 from .grad_mode import _recording
 from .rules import CODE_NAMES, DOT, RULES, Code, Rule
-from .value import Constant, Value, _backward_lock, _constant, apply, constant, shown
+from .value import (
+    Constant,
+    Value,
+    _backward_lock,
+    _constant,
+    _gradient_overflow,
+    _leading_to,
+    apply,
+    constant,
+    gradients,
+    shown,
+)
 
 MAX_NODES = 100_000
 """The largest graph ``compile`` takes. Python's own compiler needs about 40 µs and 6 kB for
@@ -70,7 +81,7 @@ class _NotFiniteError(Exception):
 
 
 def _all_finite(*numbers: float) -> bool:
-    return math.isfinite(math.fsum(numbers))
+    return all(map(math.isfinite, numbers))
 
 
 def _set_grads(leaves: tuple[Value, ...], grads: tuple[Any, ...]) -> None:
@@ -87,15 +98,15 @@ _HELPERS = {
 # --- the walk --------------------------------------------------------------------------------
 
 
-def _order(root: Value) -> tuple[list[Value], dict[Value, tuple[Any, ...]]]:
-    """Every node ``root`` depends on, inputs before the nodes made from them (the values a
+def _order(roots: Sequence[Value]) -> tuple[list[Value], dict[Value, tuple[Any, ...]]]:
+    """Every node the ``roots`` depend on, inputs before the nodes made from them (the values a
     ``constant`` was computed from count as inputs of the nodes that use it), and each
     operation node's inputs. An explicit stack, no recursion; refuses a graph past MAX_NODES
     as soon as it has seen that many."""
     inputs: dict[Value, tuple[Any, ...]] = {}
     order: list[Value] = []
     placed: set[Value] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]
+    stack: list[tuple[Value, bool]] = [(root, False) for root in reversed(roots)]
     while stack:
         node, ready = stack.pop()
         if node in placed:
@@ -260,12 +271,13 @@ def _inlines(rule: Rule) -> bool:
 class _Writer:
     """Writes the source of one program: the inputs, the forward section, the backward section."""
 
-    root: Value
+    outputs: list[Value]
     order: list[Value]
     inputs: dict[Value, tuple[Any, ...]]
     names: dict[Value, str]
     grads: dict[Value, str]
     leaves: list[Value]
+    wanted: list[Value]
     namespace: dict[str, Any] = field(default_factory=lambda: dict(_HELPERS))
     constants: dict[int, str] = field(default_factory=dict)
     functions: dict[int, str] = field(default_factory=dict)
@@ -323,7 +335,7 @@ class _Writer:
         never finite, so no overflow goes unseen.)"""
         uses: dict[Value, int] = {}
         consumer: dict[Value, Rule] = {}
-        read: set[Value] = {self.root}
+        read: set[Value] = set(self.outputs)
         for node in self.order:
             rule = node._op
             if rule is None:
@@ -406,32 +418,42 @@ class _Writer:
         """One line per node, consumers first: a node's gradient is the sum of the shares its
         consumers sent it, in the order ``backward()`` adds them up; the leaves' last. A node
         whose one share is its consumer's gradient times 1 (a term of a sum) takes that
-        gradient's name instead of a line of its own."""
-        order = _backward_order(self.root, self.inputs) if self.root._op is not None else []
+        gradient's name instead of a line of its own. Only nodes on a path to a wanted leaf
+        are written."""
+        root = self.outputs[0]
+        order = _backward_order(root, self.inputs) if root._op is not None else []
+        leading = _leading_to(self.order, self.wanted)
         shares: dict[Value, list[str]] = {}
         senders: dict[Value, list[str]] = {}
         lines = ["    # backward: d root / d node, consumers first (the chain rule)"]
         for node in order:
-            if node is self.root:
+            if node not in leading:
+                continue
+            if node is root:
                 lines.append(f"    {self.grads[node]} = grad  # the seed")
             elif len(shares[node]) == 1 and shares[node][0].isidentifier():
                 self.grads[node] = shares[node][0]
             else:
                 lines += _assign(self.grads[node], shares[node], _said(senders[node]))
-            self.send(node, shares, senders)
+            self.send(node, shares, senders, leading)
+        wanted = set(self.wanted)
+        grads = []
         for i, leaf in enumerate(self.leaves):
-            terms = [f"inputs[{i}].grad", *shares.get(leaf, ()), *(("grad",) if leaf is self.root else ())]
+            if leaf not in wanted:
+                continue
+            terms = [f"inputs[{i}].grad", *shares.get(leaf, ()), *(("grad",) if leaf is root else ())]
             lines += _assign(self.grads[leaf], terms, _said(senders.get(leaf, ())) or "not used")
-        leaf_grads = [self.grads[leaf] for leaf in self.leaves]
-        lines += _checks(leaf_grads, "every gradient is finite (else the interpreter says where)")
-        if leaf_grads:
+            grads.append(self.grads[leaf])
+        lines += _checks(grads, "every gradient is finite (else the interpreter says where)")
+        if grads:
             lines.append("    # the leaves keep their gradients (added to what they held), all at once")
-            lines.append(f"    _set_grads(inputs, ({', '.join(leaf_grads)},))")
+            lines.append(f"    _set_grads(wrt, ({', '.join(grads)},))")
         return lines
 
-    def send(self, node: Value, shares: dict[Value, list[str]], senders: dict[Value, list[str]]) -> None:
-        """The shares ``node`` sends its Value inputs, its gradient times each partial, in the
-        order ``backward()`` sends them."""
+    def send(self, node: Value, shares: dict[Value, list[str]], senders: dict[Value, list[str]],
+             leading: set[Value]) -> None:
+        """The shares ``node`` sends those of its Value inputs on a path to a wanted leaf, its
+        gradient times each partial, in the order ``backward()`` sends them."""
         rule = node._op
         assert rule is not None
         inputs = self.inputs[node]
@@ -440,7 +462,7 @@ class _Writer:
         if rule is DOT:
             half = len(inputs) // 2
             for x, partner in zip(inputs, (*inputs[half:], *inputs[:half])):
-                if type(x) is Value:
+                if type(x) is Value and x in leading:
                     text = self.text(partner).text
                     share = upstream if text in _UNIT else (
                         f"-{upstream}" if text in _MINUS_UNIT else f"{upstream} * {text}")
@@ -451,7 +473,7 @@ class _Writer:
         operands.append(self.names[node])
         templates = self.templates_of(rule)
         for i, x in enumerate(inputs):
-            if type(x) is not Value:
+            if type(x) is not Value or x not in leading:
                 continue
             if templates is None:
                 arguments = ", ".join(operands)
@@ -557,28 +579,40 @@ class Program:
     d leaf to each leaf's ``.grad``, exactly as ``root.backward()`` on a graph rebuilt from the
     same data would (zeroing stays yours: two calls add twice), and returns the root's new
     value. ``program(grad=g)`` seeds d root / d root with g, as ``backward(g)``.
-    ``program.forward()`` computes the value only. ``program.source`` is the Python it runs,
-    ``program.inputs`` its leaves in the order the source reads them. Running it changes no
-    node of the graph it was compiled from.
+    ``program.forward()`` computes the value only (a list of values, for a program compiled
+    from a list of outputs). ``program.source`` is the Python it runs, ``program.inputs`` its
+    leaves in the order the source reads them, ``program.wrt`` those whose gradients it adds
+    up. Running it changes no node of the graph it was compiled from.
     """
 
-    def __init__(self, root: Value, order: list[Value], writer: _Writer, forward: list[str],
-                 backward: list[str]) -> None:
-        self.root = root
+    def __init__(self, outputs: list[Value], single: bool, order: list[Value], writer: _Writer,
+                 forward: list[str], backward: list[str] | None) -> None:
+        self.outputs = tuple(outputs)
         self.inputs: tuple[Value, ...] = tuple(writer.leaves)
+        self.wrt: tuple[Value, ...] = tuple(writer.wanted)
         self.fallbacks = 0
         """How many runs handed over to the interpreter (a number that was not finite, or an
         operation outside its domain)."""
+        self._single = single
         self._order = order
         self._namespace = writer.namespace
-        result = f"    return {writer.names[root]}"
-        top = writer.names[root]
+        names = [writer.names[out] for out in outputs]
+        result = f"    return {names[0]}" if single else f"    return [{', '.join(names)}]"
+        self._forward_source = "\n".join(["def forward(inputs):", *forward, result, ""])
+        self._forward: Callable[[tuple[Value, ...]], Any] | None = None
+        if backward is None:
+            header = (f"# autodiff.compile: {len(order)} nodes, {len(self.inputs)} of them inputs; "
+                      f"returns {', '.join(names)}")
+            self.source = "\n".join([header, self._forward_source])
+            self._forward = self._define(self.source, "forward")
+            return
+        top = names[0]
         header = (f"# autodiff.compile: {len(order)} nodes, {len(self.inputs)} of them inputs; "
                   f"returns {top} and adds d{top}/d(input) to each input's .grad")
-        self.source = "\n".join([header, "def program(inputs, grad):", *forward, *backward, result, ""])
-        self._forward_source = "\n".join(["def forward(inputs):", *forward, result, ""])
-        self._run: Callable[[tuple[Value, ...], Any], float] = self._define(self.source, "program")
-        self._forward: Callable[[tuple[Value, ...]], float] | None = None
+        self.source = "\n".join([header, "def program(inputs, wrt, grad):", *forward, *backward, result, ""])
+        self._run: Callable[[tuple[Value, ...], tuple[Value, ...], Any], float] = self._define(
+            self.source, "program"
+        )
 
     def _define(self, source: str, name: str) -> Any:
         exec(builtins.compile(source, f"<autodiff.compile {name}>", "exec"), self._namespace)
@@ -590,29 +624,47 @@ class Program:
         return len(self._order)
 
     def __call__(self, grad: float = 1.0) -> float:
+        if not self._single:
+            raise TypeError(
+                f"a program of {len(self.outputs)} outputs has no backward pass: call program.forward() "
+                "(compile one output for its gradients)"
+            )
         seed = _constant(grad, "program")
         if seed is None:
             raise TypeError(f"program() grad must be a number, got {type(grad).__name__}: {shown(grad)}")
         with _backward_lock:
             try:
-                return self._run(self.inputs, seed)
+                return self._run(self.inputs, self.wrt, seed)
             except Exception:  # a number that is not finite, an operation outside its domain
                 self.fallbacks += 1
-            root = self._rebuild()  # raises the DomainError an operation raises, as recorded
-            root.backward(seed)  # raises, and changes no gradient, where the gradients fail
+            # the interpreter on the graph rebuilt from the same data: the DomainError an operation
+            # raises, as recorded; then the gradients, or the error backward() raises there, with
+            # no gradient changed
+            root = self._rebuild()[0]
+            if len(self.wrt) == len(self.inputs):
+                root.backward(seed)
+            else:
+                found = gradients(root, self.wrt, seed)
+                for leaf, g in zip(self.wrt, found):
+                    if not math.isfinite(leaf.grad + g):
+                        raise _gradient_overflow(leaf, leaf.grad + g)
+                for leaf, g in zip(self.wrt, found):
+                    leaf.grad += g
             return root.data
 
-    def forward(self) -> float:
-        """The root's value at the leaves' current data, without the backward pass."""
+    def forward(self) -> Any:
+        """The root's value at the leaves' current data, without the backward pass; for a
+        program compiled from a list of outputs, their values in a list."""
         if self._forward is None:
             self._forward = self._define(self._forward_source, "forward")
         try:
             return self._forward(self.inputs)
         except Exception:
             self.fallbacks += 1
-        return self._rebuild().data
+        values = [out.data for out in self._rebuild()]
+        return values[0] if self._single else values
 
-    def _rebuild(self) -> Value:
+    def _rebuild(self) -> list[Value]:
         """The graph again, on the same leaves at their current data and with the same labels,
         made by the engine's own operations (which raise what the program could not say)."""
         token = _recording.set(True)
@@ -638,7 +690,7 @@ class Program:
                     new = apply(rule, *inputs)
                 new.label = node.label
                 made[node] = new
-            return made.get(self.root, self.root)
+            return [made.get(out, out) for out in self.outputs]
         finally:
             _recording.reset(token)
 
@@ -647,19 +699,54 @@ class Program:
         return f"<Program of {self.nodes} nodes, {len(self.inputs)} inputs, {lines} lines>"
 
 
-def compile(root: Value) -> Program:
+def compile(root: Value | Sequence[Value], wrt: Sequence[Value] | None = None) -> Program:
     """The graph below ``root`` as a ``Program``: straight-line Python for its forward and
     backward passes, run again and again on the leaves' current data, bit for bit as
     ``backward()`` would (see this module's docstring). Control flow is frozen as recorded.
 
-    Raises TypeError for anything but a Value, and GraphTooLargeToCompileError (a ValueError)
-    for a graph of more than ``MAX_NODES`` nodes."""
-    if not isinstance(root, Value):
-        raise TypeError(f"compile() needs the Value at the top of a graph, got {type(root).__name__}: "
-                        f"{shown(root)}")
-    order, inputs = _order(root)
+    ``wrt`` names the leaves whose gradients the program adds up (all of them by default, as
+    ``backward()``); the other leaves are inputs only, and the partial derivatives on paths to
+    them alone are not computed (as ``gradients()``). ``root`` may be a list of Values: the
+    program then computes their values (``program.forward()``) and has no backward pass.
+
+    Raises TypeError for anything but Values, ValueError for a ``wrt`` that is not a list of
+    the graph's leaves, and GraphTooLargeToCompileError (a ValueError) for a graph of more than
+    ``MAX_NODES`` nodes."""
+    single = isinstance(root, Value)
+    listed = isinstance(root, Sequence) and not isinstance(root, (str, bytes))
+    outputs: list[Any] = [root] if single else list(root) if listed else [root]  # type: ignore[arg-type]
+    for out in outputs:
+        if not isinstance(out, Value):
+            raise TypeError(f"compile() needs the Value at the top of a graph, or a list of them, got "
+                            f"{type(out).__name__}: {shown(out)}")
+    if not outputs:
+        raise ValueError("compile() got an empty list of outputs")
+    if wrt is not None and not single:
+        raise TypeError("compile() wrt needs one output: a list of outputs has no backward pass")
+    order, inputs = _order(outputs)
     names = _names(order)
-    writer = _Writer(root, order, inputs, names, _gradient_names(names), [n for n in order if n._op is None])
+    leaves = [n for n in order if n._op is None]
+    wanted = leaves if wrt is None else _wanted(_list(wrt, "compile() wrt"), leaves)
+    writer = _Writer(outputs, order, inputs, names, _gradient_names(names), leaves, wanted)
     forward = writer.forward()
-    backward = writer.backward()
-    return Program(root, order, writer, forward, backward)
+    backward = writer.backward() if single else None
+    return Program(outputs, single, order, writer, forward, backward)
+
+
+def _list(items: Any, what: str) -> list[Any]:
+    if isinstance(items, (str, bytes, Value)) or not isinstance(items, Sequence):
+        raise TypeError(f"{what} must be a list, got {type(items).__name__}")
+    return list(items)
+
+
+def _wanted(wrt: list[Any], leaves: list[Value]) -> list[Value]:
+    """``wrt`` in the order of ``leaves``, checked: Values, leaves of this graph, none twice."""
+    known = set(leaves)
+    for x in wrt:
+        if not isinstance(x, Value):
+            raise TypeError(f"compile() wrt must be Values, got {type(x).__name__}")
+        if x not in known:
+            what = "an operation node" if x._op is not None else "a leaf this graph does not use"
+            raise ValueError(f"compile() wrt must name leaves of the graph, got {what}: {x!r}")
+    chosen = set(wrt)
+    return [leaf for leaf in leaves if leaf in chosen]

@@ -864,7 +864,7 @@ def _dot_node(ws: tuple[Any, ...], xs: tuple[Any, ...], x_data: list[Any], calle
         xs = tuple(x if type(x) is Value else _dot_constant(x, caller, "inputs") for x in xs)
         out = rules.DOT.forward(_numbers(ws), _numbers(xs))
         if not _isfinite(out):
-            raise DomainError(f"{caller}() overflowed a float: got {out!r}")
+            raise DomainError(f"dot() overflowed a float: got {out!r}")
     return _record(out, rules.DOT, ws, xs)
 
 
