@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .value import DomainError, Value, _accumulate, _local_derivatives, topological_order
+from .value import DomainError, Value, _accumulate, _constant, _local_derivatives, topological_order
 
 
 def tangents(
@@ -24,9 +24,12 @@ def tangents(
     that can be differentiated again.
     """
     if len(direction) != len(inputs):
-        raise ValueError(f"direction has {len(direction)} entries for {len(inputs)} inputs")
+        raise ValueError(f"tangents() direction has {len(direction)} entries for {len(inputs)} inputs")
     tangent: dict[Value, Any] = {}
     for x, v in zip(inputs, direction):
+        if not isinstance(x, Value):
+            raise TypeError(f"tangents() inputs must be Values, got {type(x).__name__}")
+        v = v if isinstance(v, Value) else _direction(v)
         tangent[x] = _accumulate(tangent[x], v) if x in tangent else v
     multiply_adds = 0
     nodes = [out for out in outputs if isinstance(out, Value)]
@@ -44,3 +47,14 @@ def tangents(
             raise DomainError(f"forward mode overflowed: the tangent of a {op.name}() node is {total!r}")
         tangent[node] = total
     return [tangent.get(out, 0.0) if isinstance(out, Value) else 0.0 for out in outputs], multiply_adds
+
+
+def _direction(v: Any) -> float:
+    """One entry of a direction: a finite number (a Value is kept as it is)."""
+    number = _constant(v, "tangents")
+    if number is None:
+        raise TypeError(f"tangents() direction must hold numbers or Values, got {type(v).__name__}")
+    try:
+        return float(number)
+    except OverflowError:
+        raise DomainError("tangents() direction must hold numbers a float can hold, got a huge int") from None
