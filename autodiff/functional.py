@@ -110,7 +110,10 @@ def _leaf(x: Any, where: str) -> Any:
     if type(x) is Value or (type(x) is float and math.isfinite(x)):
         return x
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{where} must be a number or a Value (or a list or tuple of them), got {_show(x)}")
+        hint = "; for an array, pass .tolist()" if getattr(x, "ndim", 0) else ""
+        raise TypeError(
+            f"{where} must be a number or a Value (or a list or tuple of them), got {_show(x)}{hint}"
+        )
     try:
         number = float(x)
     except OverflowError:
@@ -205,7 +208,7 @@ def _positions(argnums: tuple[int, ...], count: int, name: str) -> list[int]:
     positions = []
     for i in argnums:
         if not -count <= i < count:
-            raise ValueError(f"{name}() argnums {i} is out of range for {count} argument(s)")
+            raise ValueError(f"{name}() argnums {_short.repr(i)} is out of range for {count} argument(s)")
         if i % count in positions:
             raise ValueError(f"{name}() argnums names argument {i % count} twice: {argnums}")
         positions.append(i % count)
