@@ -143,10 +143,6 @@ def _unflatten(shape: Shape, leaves: Iterator[Any]) -> Any:
     return items if is_list else tuple(items)
 
 
-def _size(shape: Shape) -> int:
-    return 1 if shape is None else sum(_size(entry) for entry in shape[1])
-
-
 def _same(a: Shape, b: Shape) -> bool:
     """One structure: the same nesting and lengths (a list and a tuple may stand for each other)."""
     if a is None or b is None:
@@ -177,6 +173,7 @@ def _flatten_like(tree: Any, shape: Shape, where: str, what: str) -> list[Any]:
 
 
 def _holds_value(tree: Any, depth: int = 0) -> bool:
+    """Is ``tree`` a Value, or a list or tuple holding one (looked for down to ``_MAX_DEPTH``)?"""
     if isinstance(tree, Value):
         return True
     if isinstance(tree, (list, tuple)) and depth < _MAX_DEPTH:
@@ -198,7 +195,7 @@ def _argnums(argnums: Any, name: str) -> tuple[tuple[int, ...], bool]:
         if not argnums:
             raise ValueError(f"{name}() argnums must name at least one argument, got ()")
         return tuple(int(i) for i in argnums), False
-    named_mode = isinstance(argnums, str) and argnums in ("rev", "fwd")
+    named_mode = isinstance(argnums, str) and argnums in _MODES
     hint = f" (pass the mode by name: mode={argnums!r})" if named_mode else ""
     raise TypeError(f"{name}() argnums must be an int or a tuple of ints, got {_show(argnums)}{hint}")
 
@@ -210,13 +207,13 @@ def _positions(argnums: tuple[int, ...], count: int, name: str) -> list[int]:
         if not -count <= i < count:
             raise ValueError(f"{name}() argnums {_short.repr(i)} is out of range for {count} argument(s)")
         if i % count in positions:
-            raise ValueError(f"{name}() argnums names argument {i % count} twice: {argnums}")
+            raise ValueError(f"{name}() argnums names argument {i % count} twice: {_short.repr(argnums)}")
         positions.append(i % count)
     return positions
 
 
 def _check_mode(mode: Any, name: str) -> None:
-    if not isinstance(mode, str) or mode not in ("rev", "fwd"):
+    if not isinstance(mode, str) or mode not in _MODES:
         raise ValueError(f"{name}() mode must be 'rev' or 'fwd', got {_show(mode)}")
 
 
@@ -432,7 +429,10 @@ def jacobian_cost(f: Callable[..., Any], argnums: ArgNums = 0, *, mode: Mode = "
     """How many scalar multiply-adds (a partial times an incoming gradient or tangent)
     ``jacobian(f, argnums, mode=mode)`` needs at the given arguments: each sweep costs one per
     (node, Value input) edge of f's graph, and reverse mode makes m sweeps (one per output),
-    forward mode n (one per input): the VJP/JVP cost argument made countable."""
+    forward mode n (one per input): the VJP/JVP cost argument made countable.
+
+    Counted at numbers: an argument that is a Value is reached through one more edge each (a
+    fresh node ``x + 0`` stands in its place), and its own history is swept too."""
     call_f = _jacobian_call(f, argnums, mode, "jacobian_cost")
 
     def cost_f(*args: Any) -> int:
@@ -485,7 +485,8 @@ def jvp(f: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, ..
 
     ``primals`` is a tuple of f's arguments, all differentiated; ``tangents`` a tuple of the
     same structure, the direction t in which they move. The product J t has the structure of
-    f's result: d/ds f(primals + s t) at s = 0.
+    f's result: d/ds f(primals + s t) at s = 0. Both must be tuples, not lists, so that a list
+    always means one vector argument: ``jvp(f, (v,), (t,))`` for f of one list ``v``.
     """
     call, direction = _along("jvp", f, primals, tangents)
     return call.value(), _unflatten(call.out_shape, iter(call.forward(direction)[0]))
@@ -523,8 +524,8 @@ def hvp(
 # --- checking derivatives against finite differences ------------------------------------------
 
 
-def _setting(x: Any, name: str, what: str, positive: bool) -> float:
-    """A tolerance or step of a check: a finite number, > 0 (``positive``) or >= 0."""
+def _setting(x: Any, name: str, what: str, positive: bool = False) -> float:
+    """A step or tolerance of a check: a finite number, > 0 (``positive``) or >= 0."""
     bound = "> 0" if positive else ">= 0"
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{name}() {what} must be a number {bound}, got {_show(x)}")
@@ -560,7 +561,8 @@ def _compare(
     for mode, analytic in checks:
         for j, (row, num_row) in enumerate(zip(analytic, numeric)):
             for i, (a, b) in enumerate(zip(row, num_row)):
-                if not abs(a - b) <= atol + rtol * abs(b):
+                # an infinite difference quotient checks nothing (inf <= rtol * inf): a miss
+                if not (math.isfinite(b) and abs(a - b) <= atol + rtol * abs(b)):
                     misses.append((mode, j, i, a, b))
     if misses:
         header = ("mode", "output", "input", "analytic", "numeric", "difference")
@@ -575,12 +577,13 @@ def _compare(
 
 
 def _against_differences(
-    name: str, what: str, f: Callable[..., Any], args: Any, settings: tuple[Any, Any, Any],
+    name: str, what: str, f: Callable[..., Any], args: Any, eps: Any, atol: Any, rtol: Any,
     leaf: Callable[[float], Any],
 ) -> bool:
     """The flat Jacobian of ``f`` in both modes against central differences of ``f``, which is
     evaluated on ``leaf(number)`` for each differentiated number (under ``no_grad``)."""
-    eps, atol, rtol = (_setting(s, name, w, w == "eps") for s, w in zip(settings, ("eps", "atol", "rtol")))
+    step = _setting(eps, name, "eps", positive=True)
+    atol, rtol = _setting(atol, name, "atol"), _setting(rtol, name, "rtol")
     call = _Call(name, f, args, tuple(range(len(args))), single=False)
     xs = [x.data if type(x) is Value else x for x in call.points]
     at = call.arguments(xs)
@@ -591,7 +594,7 @@ def _against_differences(
             _flatten(f(*call.arguments([leaf(p) for p in point])), f"{name}() f's result", outputs)
         return [_finish(o, nested=False) for o in outputs]
 
-    numeric = _numeric_jacobian(evaluate, xs, eps)
+    numeric = _numeric_jacobian(evaluate, xs, step)
     checks = []
     for mode in _MODES:
         analytic = _Call(name, f, at, tuple(range(len(at))), single=False)
@@ -621,7 +624,7 @@ def gradcheck(
     """
     _check_function(f, "gradcheck")
     return _against_differences("gradcheck", "first derivatives", f, _arguments(args, "gradcheck"),
-                                (eps, atol, rtol), Value)
+                                eps, atol, rtol, leaf=Value)
 
 
 def gradgradcheck(
@@ -645,4 +648,4 @@ def gradgradcheck(
         return gradient(*xs)[1]
 
     return _against_differences("gradgradcheck", "second derivatives", first, arguments,
-                                (eps, atol, rtol), float)
+                                eps, atol, rtol, leaf=float)

@@ -460,3 +460,13 @@ def test_fuzz_argnums(name: str, argnums: Any) -> None:
         second = {(0, 0): 0.0, (1, 1): 54.0, (2, 2): 72.0, (0, 1): 108.0, (0, 2): 108.0, (1, 2): 108.0}
         table = [[second[min(p, q), max(p, q)] for q in positions] for p in positions]
         assert got == (table[0][0] if single else tuple(tuple(row) for row in table))
+
+
+def test_an_infinite_difference_quotient_is_a_miss_not_a_pass() -> None:
+    """f(x) = 2x with eps = 8e307: f(x + eps) - f(x - eps) = 3.2e308 overflows to inf, and so
+    does the quotient. A check that compared |2 - inf| <= atol + rtol * inf would pass; it must
+    report the place instead, in both modes."""
+    with pytest.raises(GradcheckError, match=r"2 place\(s\)") as caught:
+        gradcheck(lambda x: x * 2.0, 0.0, eps=8e307)
+    rows = [line.split() for line in str(caught.value).splitlines()[1:]]
+    assert rows[1:] == [["rev", "0", "0", "2", "inf", "-inf"], ["fwd", "0", "0", "2", "inf", "-inf"]]
