@@ -37,37 +37,31 @@ from __future__ import annotations
 
 import math
 import numbers
-import reprlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any, Literal
 
 from .forward import tangents
-from .grad_mode import _recording, no_grad
-from .value import DomainError, Value, _chain_rule
+from .grad_mode import _recording, is_tracing, no_grad, tracing
+from .value import DomainError, Value, _chain_rule, shown
 
 Mode = Literal["rev", "fwd"]
 _MODES: tuple[Mode, ...] = ("rev", "fwd")
 ArgNums = int | tuple[int, ...]
 
-_depth: ContextVar[int] = ContextVar("autodiff_transform_depth", default=0)
-"""How many transforms are evaluating their function right now, in this thread or task."""
-
-
 @contextmanager
 def _tracing() -> Iterator[None]:
-    """Mark the evaluation of a transform's function: a transform called inside it must keep its
-    results as Values, since they may depend on the outer transform's inputs (through a closure
-    too), and the outer one differentiates them. The graph is recorded even under ``no_grad()``:
-    a transform's result must not depend on a switch outside ``f`` (as in ``torch.func``)."""
-    depth = _depth.set(_depth.get() + 1)
+    """Evaluate a transform's function: ``grad_mode.tracing()`` marks it, so that a transform
+    called inside keeps its results as Values (they may depend on the outer transform's inputs,
+    through a closure too, and the outer one differentiates them); and the graph is recorded
+    even under ``no_grad()``, since a transform's result must not depend on a switch outside
+    ``f`` (as in ``torch.func``)."""
     recording = _recording.set(True)
     try:
-        yield
+        with tracing():
+            yield
     finally:
         _recording.reset(recording)
-        _depth.reset(depth)
 
 
 class GradcheckError(AssertionError):
@@ -77,22 +71,13 @@ class GradcheckError(AssertionError):
 # --- error messages --------------------------------------------------------------------------
 
 
-class _Short(reprlib.Repr):
-    """Values shortened for an error message; an int too long to print shows its length."""
-
-    def repr_int(self, x: int, level: int) -> str:
-        if x.bit_length() <= 128:
-            return repr(x)
-        return f"<an int of about {int(x.bit_length() * math.log10(2)) + 1} digits>"
-
-
-_short = _Short()
-_short.maxstring = _short.maxother = 40
-
-
 def _show(x: Any) -> str:
-    """``x`` for an error message: its type and its (shortened) repr."""
-    return f"{type(x).__name__} {_short.repr(x)}"
+    """``x`` for an error message: its type and its shortened repr (``value.shown``); only the
+    type when there is no repr to show (a list holding an int too long to print has none)."""
+    try:
+        return f"{type(x).__name__} {shown(x)}"
+    except Exception:  # any repr that fails: the message must still be made
+        return f"a {type(x).__name__}"
 
 
 # --- structures: an argument or a result as its numbers and its shape --------------------------
@@ -205,9 +190,9 @@ def _positions(argnums: tuple[int, ...], count: int, name: str) -> list[int]:
     positions = []
     for i in argnums:
         if not -count <= i < count:
-            raise ValueError(f"{name}() argnums {_short.repr(i)} is out of range for {count} argument(s)")
+            raise ValueError(f"{name}() argnums {shown(i)} is out of range for {count} argument(s)")
         if i % count in positions:
-            raise ValueError(f"{name}() argnums names argument {i % count} twice: {_short.repr(argnums)}")
+            raise ValueError(f"{name}() argnums names argument {i % count} twice")
         positions.append(i % count)
     return positions
 
@@ -248,7 +233,7 @@ class _Call:
         self.positions = _positions(argnums, len(args), name)
         self.points: list[Any] = []
         self.shapes = [_flatten(args[p], f"{name}() argument {p}", self.points) for p in self.positions]
-        self.nested = _depth.get() > 0 or any(
+        self.nested = is_tracing() or any(
             type(x) is Value for x in self.points
         ) or any(_holds_value(a) for i, a in enumerate(args) if i not in self.positions)
         self.wrt: list[Value] = []
@@ -291,12 +276,15 @@ class _Call:
         return _unflatten(self.out_shape, iter([_finish(o, self.nested) for o in self.outputs]))
 
     def reverse(self, outputs: list[Any], seeds: list[Any], nested: bool) -> tuple[list[Any], int]:
-        """sum_j seeds[j] * d outputs[j] / d wrt, one reverse sweep, and its multiply-adds."""
+        """sum_j seeds[j] * d outputs[j] / d wrt, one reverse sweep, and its multiply-adds.
+        Only the partials along paths to ``wrt`` are computed (and counted)."""
         pairs = [(out, seed) for out, seed in zip(outputs, seeds) if type(out) is Value]
         if not pairs:
             return [_finish(0.0, nested) for _ in self.wrt], 0
         try:
-            grads, cost = _chain_rule([p[0] for p in pairs], [p[1] for p in pairs], create_graph=nested)
+            grads, cost = _chain_rule(
+                [p[0] for p in pairs], [p[1] for p in pairs], create_graph=nested, wrt=self.wrt
+            )
         except DomainError as error:
             raise DomainError(f"{self.name}(): {error}") from None
         return [_finish(grads.get(x, 0.0), nested) for x in self.wrt], cost
@@ -312,7 +300,8 @@ class _Call:
     def rows(self, mode: Mode) -> tuple[list[list[Any]], int]:
         """The flat Jacobian J[j][i] = d outputs[j] / d wrt[i], and its multiply-adds: one
         reverse sweep per output (a row), or one forward sweep per input (a column). Each sweep
-        runs over the whole graph of f, seeded with a 1 in one place and 0 elsewhere."""
+        runs over the whole graph between the inputs and the outputs, seeded with a 1 in one
+        place and 0 elsewhere."""
         n, m = len(self.wrt), len(self.outputs)
         cost = 0
         if mode == "rev":
@@ -428,8 +417,9 @@ def jacobian(f: Callable[..., Any], argnums: ArgNums = 0, *, mode: Mode = "rev")
 def jacobian_cost(f: Callable[..., Any], argnums: ArgNums = 0, *, mode: Mode = "rev") -> Callable[..., int]:
     """How many scalar multiply-adds (a partial times an incoming gradient or tangent)
     ``jacobian(f, argnums, mode=mode)`` needs at the given arguments: each sweep costs one per
-    (node, Value input) edge of f's graph, and reverse mode makes m sweeps (one per output),
-    forward mode n (one per input): the VJP/JVP cost argument made countable.
+    (node, Value input) edge of f's graph on a path from the inputs to the outputs, and reverse
+    mode makes m sweeps (one per output), forward mode n (one per input): the VJP/JVP cost
+    argument made countable.
 
     Counted at numbers: an argument that is a Value is reached through one more edge each (a
     fresh node ``x + 0`` stands in its place), and its own history is swept too."""
@@ -502,7 +492,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
         seeds = _flatten_like(cotangent, call.out_shape, "vjp() cotangent", "f's result")
-        nested = call.nested or _depth.get() > 0 or _holds_value(cotangent)
+        nested = call.nested or is_tracing() or _holds_value(cotangent)
         product: tuple[Any, ...] = call.arrange(call.reverse(call.outputs, seeds, nested)[0])
         return product
 

@@ -309,3 +309,14 @@ def test_forward_over_forward_second_derivative() -> None:
 def test_grad_of_a_jvp() -> None:
     """x^3 at x: jvp gives 3x^2 (a Value under grad), whose grad is 6x."""
     assert grad(lambda x: jvp(lambda t: t**3, (x,), (1.0,))[1])(2.0) == 12.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_only_the_partials_on_paths_from_the_inputs_are_computed(mode: str) -> None:
+    """x ** n with n a Value held constant (a closure): at x = -2, d(x^n)/dn = x^n ln x has no
+    real value, but nothing asks for it; d/dx = n x^(n-1) = 12. Both modes sweep only the edges
+    between the inputs and the outputs, and count only those: here the one edge x -> x^n."""
+    n = Value(3.0)
+    assert jacobian(lambda x: x**n, mode=mode)(-2.0) == 12.0  # type: ignore[arg-type]
+    assert jacobian_cost(lambda x: x**n, mode=mode)(-2.0) == 1  # type: ignore[arg-type]
+    assert jvp(lambda x: x**n, (-2.0,), (1.0,)) == (-8.0, 12.0)

@@ -163,7 +163,7 @@ def test_a_non_finite_entry_deep_in_a_result_is_named_by_its_place(key: str) -> 
 def test_a_huge_int_in_a_message_is_shortened() -> None:
     with pytest.raises(DomainError) as caught:
         grad(lambda x: 10**5000)(1.0)
-    assert "an int of about 5001 digits" in str(caught.value)
+    assert "an int of 5001 digits" in str(caught.value)
     assert len(str(caught.value)) < 200
 
 
@@ -219,7 +219,7 @@ BAD_ARGUMENTS = [
     pytest.param(-float("inf"), DomainError, "must be finite, got float -inf", id="-inf"),
     pytest.param(np.float32("inf"), DomainError, "must be finite", id="float32-inf"),
     pytest.param(np.longdouble("1e4000"), DomainError, "must be finite", id="longdouble-overflow"),
-    pytest.param(10**5000, DomainError, "a float can hold, got int <an int of about 5001 digits>",
+    pytest.param(10**5000, DomainError, "a float can hold, got int an int of 5001 digits",
                  id="huge-int"),
     pytest.param([1.0, [2.0, "x"]], TypeError, "argument 0[1][1] must be a number", id="nested-str"),
     pytest.param((1.0, float("nan")), DomainError, "argument 0[1] must be finite", id="nested-nan"),
