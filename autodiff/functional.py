@@ -38,7 +38,6 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any, Literal
 
 from .forward import tangents
@@ -48,21 +47,6 @@ from .value import DomainError, Value, _chain_rule, shown
 Mode = Literal["rev", "fwd"]
 _MODES: tuple[Mode, ...] = ("rev", "fwd")
 ArgNums = int | tuple[int, ...]
-
-@contextmanager
-def _tracing() -> Iterator[None]:
-    """Evaluate a transform's function: ``grad_mode.tracing()`` marks it, so that a transform
-    called inside keeps its results as Values (they may depend on the outer transform's inputs,
-    through a closure too, and the outer one differentiates them); and the graph is recorded
-    even under ``no_grad()``, since a transform's result must not depend on a switch outside
-    ``f`` (as in ``torch.func``)."""
-    recording = _recording.set(True)
-    try:
-        with tracing():
-            yield
-    finally:
-        _recording.reset(recording)
-
 
 class GradcheckError(AssertionError):
     """Analytic derivatives disagree with finite differences; the message tables every miss."""
@@ -253,11 +237,20 @@ class _Call:
         ``x + 0`` that depends on it, so that an outer transform still reaches it while this
         one's derivative is taken at this position only (the same Value may appear elsewhere,
         in another argument or a closure). ``others`` (tangents, cotangents) holding Values
-        make the results Values too."""
+        make the results Values too.
+
+        ``grad_mode.tracing()`` marks the evaluation, so that a transform called inside keeps its
+        results as Values (they may depend on this one's inputs, through a closure too, and this
+        one differentiates them); and the graph is recorded even under ``no_grad()``, since a
+        transform's result must not depend on a switch outside ``f`` (as in ``torch.func``)."""
         self.nested = self.nested or any(_holds_value(o) for o in others)
-        with _tracing():
-            self.wrt = [x + 0.0 if type(x) is Value else Value(x) for x in self.points]
-            result = self.f(*self.arguments(self.wrt))
+        recording = _recording.set(True)
+        try:
+            with tracing():
+                self.wrt = [x + 0.0 if type(x) is Value else Value(x) for x in self.points]
+                result = self.f(*self.arguments(self.wrt))
+        finally:
+            _recording.reset(recording)
         self.outputs = []
         self.out_shape = _flatten(result, f"{self.name}() f's result", self.outputs)
 
@@ -439,7 +432,16 @@ def hessian(f: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
     for numbers, ``hessian(f, argnums=(0, 1))(x, y)`` is ((f_xx, f_xy), (f_yx, f_yy)), as JAX
     gives it.
     """
-    return _jacobian(_jacobian(f, argnums, "rev", "hessian", scalar=True), argnums, "rev", "hessian")
+    gradient = _jacobian(f, argnums, "rev", "hessian", scalar=True)
+    call_f = _jacobian_call(gradient, argnums, "rev", "hessian")
+
+    def hessian_f(*args: Any) -> Any:
+        call = call_f(*args)  # the gradient, as Values with a graph
+        # one reverse sweep per entry of the gradient, through that entry's own graph only
+        rows = [call.reverse([entry], [1.0], call.nested)[0] for entry in call.outputs]
+        return call.jacobian(rows)
+
+    return hessian_f
 
 
 # --- products with a vector ------------------------------------------------------------------
