@@ -254,6 +254,26 @@ def test_hessian_of_a_quadratic_with_an_unsymmetric_matrix_is_its_symmetric_part
     assert_matrix_close(hessian(_quadratic(a))([0.4, -2.0, 1.0]), want, rel=1e-15)
 
 
+def test_hessian_sweeps_each_gradient_entry_through_its_own_graph() -> None:
+    """f(v) = sum_i v_i^3 through a rule whose slope 3 x^2 is itself a rule, whose own slope (6 x)
+    counts its calls. The gradient (3 v_i^2, each entry a graph of its own) comes from one
+    sweep; then one sweep per entry reaches that entry's slope node only: 3 calls for 3
+    inputs, not 3 x 3 (as sweeping all entries, seeded 0 but one, would)."""
+    calls = [0]
+
+    def six_x(x: Any, out: Any) -> Any:
+        calls[0] += 1
+        return 6.0 * x
+
+    slope = Rule("three_x_squared", "3x^2", lambda x: 3.0 * x * x, (six_x,), "3 x^2;  d/dx = 6 x")
+    cube = Rule("cube_by_rule", "^3", lambda x: x * x * x, (lambda x, out: apply(slope, x)
+                                                           if isinstance(x, Value) else 3.0 * x * x,),
+                "x^3;  d/dx = 3 x^2, a rule of its own on Values")
+    h = hessian(lambda v: sum((apply(cube, t) for t in v), 0.0))([1.0, 2.0, 3.0])
+    assert h == [[6.0, 0.0, 0.0], [0.0, 12.0, 0.0], [0.0, 0.0, 18.0]]
+    assert calls[0] == 3
+
+
 def test_hvp_is_hessian_times_vector() -> None:
     f = lambda v: (v[0] * v[1]).sin() + v[2] ** 3 * v[0]
     point, v = [0.3, -1.2, 0.8], [1.0, 0.5, -2.0]
