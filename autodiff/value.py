@@ -49,6 +49,8 @@ def _constant(x: object, operation: str = "backward", node: Value | None = None)
         number: float = x  # type: ignore[assignment]
         if _isfinite(number):
             return number
+    elif kind is Constant:
+        return x  # type: ignore[return-value]
     elif not isinstance(x, numbers.Real):
         return None
     try:
@@ -63,6 +65,49 @@ def _constant(x: object, operation: str = "backward", node: Value | None = None)
 
 _EXACT = 2**53
 """Every int up to this size is exactly a float: folded in as it is, it computes the same."""
+
+
+class Constant(float):
+    """A number computed from the data of some Values and folded into operations as a constant
+    (see ``constant``): a float that remembers how it was made."""
+
+    __slots__ = ("function", "values")
+    function: Callable[[list[float]], float]
+    values: tuple[Value, ...]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _remade_constant, (float(self), self.function, self.values)
+
+
+def _remade_constant(
+    number: float, function: Callable[[list[float]], float], values: tuple[Value, ...]
+) -> Constant:
+    made = Constant(number)
+    made.function, made.values = function, values
+    return made
+
+
+def constant(function: Callable[[list[float]], float], values: Sequence[Value]) -> Constant:
+    """``function([v.data for v in values])`` as a constant of the graph: operations fold it in
+    like any number, and no gradient flows through it (JAX's ``stop_gradient``), but it is not
+    a frozen number. A compiled program (``autodiff.compile``) computes it again from the
+    values' current data on every run, as rebuilding the graph would.
+
+    ``m = constant(max, logits)`` is the largest logit, which a stable softmax subtracts from
+    every logit (softmax(z - m) = softmax(z)): the derivative is the same with or without it,
+    so it need not be differentiated, but it must follow the data."""
+    if not callable(function):
+        raise TypeError(f"constant() function must be callable, got {type(function).__name__}")
+    if isinstance(values, Value) or not isinstance(values, Sequence) or not values:
+        raise TypeError(f"constant() values must be a non-empty list of Values, got {shown(values)}")
+    for v in values:
+        if type(v) is not Value:
+            raise TypeError(f"constant() values must be Values, got {type(v).__name__}")
+    result = function([v.data for v in values])
+    number = _constant(result, "constant")
+    if number is None:
+        raise TypeError(f"constant() function must return a real number, got {type(result).__name__}")
+    return _remade_constant(float(number), function, tuple(values))
 
 
 def shown(x: object, limit: int = 40) -> str:
