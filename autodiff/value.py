@@ -120,7 +120,10 @@ def shown(x: object, limit: int = 40) -> str:
         while n >= 10**digits:
             digits += 1
         return f"{'-' if x < 0 else ''}an int of {digits} digits"
-    text = repr(x)
+    try:
+        text = repr(x)
+    except ValueError:  # a list holding an int of thousands of digits, say
+        return f"a {type(x).__name__} too long to write out"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
