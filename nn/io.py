@@ -38,7 +38,9 @@ import stat
 from collections.abc import Callable
 from typing import IO, Any, TypeVar, overload
 
-from .module import ACTIVATIONS, MLP, Layer, Module, Neuron, _check_size, _shown
+from autodiff.value import shown
+
+from .module import ACTIVATIONS, MLP, Layer, Module, Neuron, _check_size
 
 FORMAT = "chaingrad.model"
 """The ``format`` field of every file ``save`` writes."""
@@ -318,7 +320,7 @@ def _check_architecture(path: PathLike, spec: dict[str, Any]) -> dict[str, Any]:
     kind = spec.get("type")
     if not isinstance(kind, str) or kind not in _FIELDS:
         raise ModelFileError(
-            path, f"architecture 'type' must be one of {', '.join(map(repr, _FIELDS))}, got {_shown(kind)}"
+            path, f"architecture 'type' must be one of {', '.join(map(repr, _FIELDS))}, got {shown(kind)}"
         )
     fields = _FIELDS[kind]
     spec = {**{f: v for f, v in _DEFAULTS.items() if f in fields}, **spec}
@@ -332,17 +334,17 @@ def _check_architecture(path: PathLike, spec: dict[str, Any]) -> dict[str, Any]:
         counts.append(("nout", spec["nout"]))
     if kind == "MLP":
         if not isinstance(spec["nouts"], list) or not spec["nouts"]:
-            shown = _shown(spec["nouts"])
-            raise ModelFileError(path, f"architecture nouts must be a non-empty list, got {shown}")
+            text = shown(spec["nouts"])
+            raise ModelFileError(path, f"architecture nouts must be a non-empty list, got {text}")
         counts += [("nouts", size) for size in spec["nouts"]]
     for name, size in counts:
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            shown = _shown(spec[name])
-            raise ModelFileError(path, f"architecture {name} must be whole numbers >= 1, got {shown}")
+            text = shown(spec[name])
+            raise ModelFileError(path, f"architecture {name} must be whole numbers >= 1, got {text}")
     for field in ("activation", "output_activation"):
         if field in fields and (not isinstance(spec[field], str) or spec[field] not in ACTIVATIONS):
             raise ModelFileError(
-                path, f"architecture {field}: unknown activation {_shown(spec[field])}; chaingrad knows "
+                path, f"architecture {field}: unknown activation {shown(spec[field])}; chaingrad knows "
                 f"{', '.join(ACTIVATIONS)}"
             )
     return {"type": kind, **{field: spec[field] for field in fields}}
@@ -358,7 +360,7 @@ def _sizes(spec: dict[str, Any]) -> list[int]:
 def _check_path(function: str, path: object) -> None:
     if not isinstance(path, (str, os.PathLike)):
         kind = type(path).__name__
-        raise TypeError(f"{function}() path must be a str or an os.PathLike, got {kind}: {_shown(path)}")
+        raise TypeError(f"{function}() path must be a str or an os.PathLike, got {kind}: {shown(path)}")
     if not os.fspath(path):
         raise ValueError(f"{function}() path is empty")
 

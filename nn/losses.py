@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, overload
 
 from autodiff import DomainError, Value, dot
+from autodiff.value import shown
 
-from .module import Module, _reports_as, _shown
+from .module import Module, _reports_as
 
 Scalar = Value | float
 """One number of a prediction: a Value, or a plain number (int and bool are accepted too)."""
@@ -108,7 +109,7 @@ def _real(x: Any, what: str) -> float:
     except OverflowError:
         number = math.inf
     if not math.isfinite(number):
-        raise DomainError(f"{what} must be finite, got {_shown(x)}")
+        raise DomainError(f"{what} must be finite, got {shown(x)}")
     return number
 
 
@@ -135,7 +136,7 @@ def _probability_target(t: Any, what: str) -> float:
     """A binary cross-entropy target: a number in [0, 1] (a 0/1 label or a soft one)."""
     number = _label(t, what)
     if not 0.0 <= number <= 1.0:
-        raise ValueError(f"{what} must be in [0, 1], got {_shown(t)}")
+        raise ValueError(f"{what} must be in [0, 1], got {shown(t)}")
     return number
 
 
@@ -143,17 +144,17 @@ def _sign_label(t: Any, what: str) -> float:
     """A hinge label: -1 or +1."""
     number = _label(t, what)
     if number not in (-1.0, 1.0):
-        raise ValueError(f"{what}: labels must be -1 or +1, got {_shown(t)}; for 0/1 labels pass 2 * y - 1")
+        raise ValueError(f"{what}: labels must be -1 or +1, got {shown(t)}; for 0/1 labels pass 2 * y - 1")
     return number
 
 
 def _class_index(t: Any, what: str, k: int) -> int:
     """A cross-entropy target: a class index, an int in ``range(k)``."""
     if isinstance(t, bool) or not isinstance(t, numbers.Integral):
-        raise TypeError(f"{what} must be a class index (an int), got {type(t).__name__}: {_shown(t)}")
+        raise TypeError(f"{what} must be a class index (an int), got {type(t).__name__}: {shown(t)}")
     index = int(t)
     if not 0 <= index < k:
-        raise ValueError(f"{what} = {_shown(t)} is not a class index for {k} logits (0 to {k - 1})")
+        raise ValueError(f"{what} = {shown(t)} is not a class index for {k} logits (0 to {k - 1})")
     return index
 
 
@@ -433,7 +434,7 @@ def binary_cross_entropy_with_logits(logits: Batch, targets: Any) -> Value:
 
 def _check_flag(loss: str, name: str, flag: object) -> None:
     if not isinstance(flag, bool):
-        raise TypeError(f"{loss}() {name} must be True or False, got {type(flag).__name__}: {_shown(flag)}")
+        raise TypeError(f"{loss}() {name} must be True or False, got {type(flag).__name__}: {shown(flag)}")
 
 
 LOSSES: dict[str, LossFunction] = {

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from typing import NamedTuple, ParamSpec, TypeVar
 
 from autodiff import DomainError, Value, dot, matvec
+from autodiff.value import shown
 
 Input = Value | float
 
@@ -106,28 +107,16 @@ Biases start at 0 whatever the scheme."""
 # --- argument checks ---------------------------------------------------------------------------
 
 
-def _shown(x: object, limit: int = 60) -> str:
-    """``repr(x)`` as an error message shows it: at most ``limit`` characters, and an int too
-    large to print (Python refuses beyond 4300 digits) by its size."""
-    if isinstance(x, int) and x.bit_length() > 3 * limit:
-        return f"an int of {int(x.bit_length() * math.log10(2)) + 1} digits"
-    try:
-        text = repr(x)
-    except Exception:  # a repr that fails: say what it is instead
-        text = f"<{type(x).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _check_count(owner: str, name: str, n: object) -> int:
     """A size: a whole number >= 1 (an int, or a numpy integer), as an int."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{owner} {name} must be a positive whole number, got {_shown(n)}")
+        raise ValueError(f"{owner} {name} must be a positive whole number, got {shown(n)}")
     return int(n)
 
 
 def _check_name(owner: str, name: str, value: object, choices: Mapping[str, object]) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{owner} unknown {name} {_shown(value)}; choose one of {', '.join(choices)}")
+        raise ValueError(f"{owner} unknown {name} {shown(value)}; choose one of {', '.join(choices)}")
     return value
 
 
@@ -136,10 +125,10 @@ def _activation(owner: str, activation: object, nonlin: object) -> str:
     False linear)."""
     if nonlin is not None:
         if not isinstance(nonlin, bool):
-            raise TypeError(f"{owner} nonlin must be True or False (micrograd's), got {_shown(nonlin)}")
+            raise TypeError(f"{owner} nonlin must be True or False (micrograd's), got {shown(nonlin)}")
         if activation != "relu":
             raise ValueError(
-                f"{owner} got activation={_shown(activation)} and nonlin={nonlin!r}: give one of them "
+                f"{owner} got activation={shown(activation)} and nonlin={nonlin!r}: give one of them "
                 "(nonlin=True is relu, nonlin=False linear)"
             )
         return "relu" if nonlin else "linear"
@@ -154,7 +143,7 @@ def _activation(owner: str, activation: object, nonlin: object) -> str:
 def _random(owner: str, rng: object, seed: object) -> random.Random:
     """The generator the weights are drawn from: ``rng``, or a new one seeded with ``seed``."""
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"{owner} seed must be None or an int, got {type(seed).__name__}: {_shown(seed)}")
+        raise TypeError(f"{owner} seed must be None or an int, got {type(seed).__name__}: {shown(seed)}")
     if rng is None:
         return random.Random(None if seed is None else int(seed))
     if not isinstance(rng, random.Random):
@@ -175,7 +164,7 @@ def _check_size(owner: str, sizes: Sequence[int]) -> int:
     count = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
     if count > MAX_PARAMETERS:
         raise ValueError(
-            f"{owner} would have {_shown(count)} parameters; at most {MAX_PARAMETERS:,} fit "
+            f"{owner} would have {shown(count)} parameters; at most {MAX_PARAMETERS:,} fit "
             "a scalar engine (about 1 GB)"
         )
     return count
@@ -223,14 +212,14 @@ def _inputs(owner: str, x: object, nin: int) -> tuple[Input, ...]:
             continue
         if not isinstance(v, numbers.Real):
             raise TypeError(
-                f"{owner} input x[{i}] must be a number or a Value, got {type(v).__name__}: {_shown(v)}"
+                f"{owner} input x[{i}] must be a number or a Value, got {type(v).__name__}: {shown(v)}"
             )
         try:
             number = float(v)
         except OverflowError:
             number = math.inf
         if not math.isfinite(number):
-            raise DomainError(f"{owner} input x[{i}] must be a finite number, got {_shown(v)}")
+            raise DomainError(f"{owner} input x[{i}] must be a finite number, got {shown(v)}")
         checked.append(number)
     return tuple(checked)
 
@@ -283,7 +272,7 @@ class Module:
     def train(self: ModuleT, mode: bool = True) -> ModuleT:
         """Set ``training = mode`` here and in every submodule; returns the module itself."""
         if not isinstance(mode, bool):
-            raise TypeError(f"train() mode must be True or False, got {_shown(mode)}")
+            raise TypeError(f"train() mode must be True or False, got {shown(mode)}")
         self.training = mode
         for child in self.children():
             child.train(mode)
@@ -312,7 +301,7 @@ class Module:
             )
         params = dict(self.named_parameters())
         missing = [name for name in params if name not in state]
-        unexpected = [name if isinstance(name, str) else _shown(name) for name in state if name not in params]
+        unexpected = [name if isinstance(name, str) else shown(name) for name in state if name not in params]
         if strict and (missing or unexpected):
             problems = []
             if missing:
@@ -328,14 +317,14 @@ class Module:
             if isinstance(number, bool) or not isinstance(number, numbers.Real):
                 kind = type(number).__name__
                 raise TypeError(
-                    f"load_state_dict(): {_shown(name)} must be a real number, got {kind}: {_shown(number)}"
+                    f"load_state_dict(): {shown(name)} must be a real number, got {kind}: {shown(number)}"
                 )
             try:
                 number = float(number)
             except OverflowError:
                 number = math.inf
             if not math.isfinite(number):
-                raise ValueError(f"load_state_dict(): {_shown(name)} must be finite, got {number!r}")
+                raise ValueError(f"load_state_dict(): {shown(name)} must be finite, got {number!r}")
             values.append((p, number))
         for p, number in values:
             p.data = number
@@ -507,7 +496,7 @@ class MLP(Module):
         if isinstance(nouts, (str, bytes, Mapping, Set)) or not isinstance(nouts, Iterable):
             raise TypeError(
                 f"MLP() nouts must be a list of layer sizes such as [16, 1], got "
-                f"{type(nouts).__name__}: {_shown(nouts)}"
+                f"{type(nouts).__name__}: {shown(nouts)}"
             )
         # every layer has 2 parameters or more: a longer nouts (or a runaway iterator) is refused
         sizes = list(itertools.islice(nouts, MAX_PARAMETERS // 2 + 1))

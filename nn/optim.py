@@ -33,8 +33,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from autodiff import DomainError, Value
+from autodiff.value import shown
 
-from .module import Module, _shown
+from .module import Module
 
 Schedule = Callable[[int], float]
 """``lr_schedule(t)``: the learning rate of the step taken after ``t`` steps (t = 0, 1, 2, ...)."""
@@ -97,24 +98,24 @@ def _finite(x: Any) -> float:
 
 def _check_number(owner: str, name: str, x: object) -> float:
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{owner} {name} must be a number, got {type(x).__name__}: {_shown(x)}")
+        raise TypeError(f"{owner} {name} must be a number, got {type(x).__name__}: {shown(x)}")
     number = _finite(x)
     if not math.isfinite(number):
-        raise ValueError(f"{owner} {name} must be finite, got {_shown(x)}")
+        raise ValueError(f"{owner} {name} must be finite, got {shown(x)}")
     return number
 
 
 def _check_positive(owner: str, name: str, x: object) -> float:
     number = _check_number(owner, name, x)
     if not number > 0:
-        raise ValueError(f"{owner} {name} must be > 0, got {_shown(x)}")
+        raise ValueError(f"{owner} {name} must be > 0, got {shown(x)}")
     return number
 
 
 def _check_non_negative(owner: str, name: str, x: object) -> float:
     number = _check_number(owner, name, x)
     if not number >= 0:
-        raise ValueError(f"{owner} {name} must be >= 0, got {_shown(x)}")
+        raise ValueError(f"{owner} {name} must be >= 0, got {shown(x)}")
     return number
 
 
@@ -122,19 +123,19 @@ def _check_fraction(owner: str, name: str, x: object) -> float:
     """A decay rate: in [0, 1)."""
     number = _check_number(owner, name, x)
     if not 0 <= number < 1:
-        raise ValueError(f"{owner} {name} must be in [0, 1), got {_shown(x)}")
+        raise ValueError(f"{owner} {name} must be in [0, 1), got {shown(x)}")
     return number
 
 
 def _check_steps(owner: str, name: str, n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{owner} {name} must be a whole number of steps >= 1, got {_shown(n)}")
+        raise ValueError(f"{owner} {name} must be a whole number of steps >= 1, got {shown(n)}")
     return n
 
 
 def _check_flag(owner: str, name: str, flag: object) -> bool:
     if not isinstance(flag, bool):
-        raise TypeError(f"{owner} {name} must be True or False, got {type(flag).__name__}: {_shown(flag)}")
+        raise TypeError(f"{owner} {name} must be True or False, got {type(flag).__name__}: {shown(flag)}")
     return flag
 
 
@@ -185,7 +186,7 @@ class Optimizer:
         self.params: list[Value] = _check_parameters(owner, parameters)
         self.lr: float = _check_positive(owner, "lr", lr)
         if lr_schedule is not None and not callable(lr_schedule):
-            raise TypeError(f"{owner} lr_schedule must be a function of the step, got {_shown(lr_schedule)}")
+            raise TypeError(f"{owner} lr_schedule must be a function of the step, got {shown(lr_schedule)}")
         self.lr_schedule = lr_schedule
         self.steps = 0
         self.state: dict[str, list[float]] = {name: [0.0] * len(self.params) for name in self._buffers}
@@ -198,7 +199,7 @@ class Optimizer:
         owner = type(self).__name__
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (math.isfinite(lr) and lr >= 0):
             raise ValueError(
-                f"{owner} lr_schedule({self.steps}) gave {_shown(lr)}; a learning rate is a number >= 0"
+                f"{owner} lr_schedule({self.steps}) gave {shown(lr)}; a learning rate is a number >= 0"
             )
         return float(lr)
 
@@ -256,7 +257,7 @@ class Optimizer:
                 g = _finite(g)
             if not math.isfinite(g):
                 raise DomainError(
-                    f"{owner}.step(): parameter {_name(p, i)} has the gradient {_shown(p.grad)}; "
+                    f"{owner}.step(): parameter {_name(p, i)} has the gradient {shown(p.grad)}; "
                     "a gradient must be finite; nothing was changed"
                 )
             grads.append(g)
@@ -293,10 +294,10 @@ class Optimizer:
             raise TypeError(f"{where} needs the mapping state_dict() returns, got {kind}")
         kind = state_dict.get("optimizer")
         if kind != owner:
-            raise ValueError(f"{where} got the state of a {_shown(kind)} optimizer")
+            raise ValueError(f"{where} got the state of a {shown(kind)} optimizer")
         steps = state_dict.get("steps")
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"{where} needs a step count >= 0, got {_shown(steps)}")
+            raise ValueError(f"{where} needs a step count >= 0, got {shown(steps)}")
         hyper = state_dict.get("hyperparameters")
         buffers = state_dict.get("state")
         for name, field in (("hyperparameters", hyper), ("state", buffers)):
@@ -307,14 +308,14 @@ class Optimizer:
         if set(hyper) != set(self._hyperparameters):
             raise ValueError(
                 f"{where} needs hyperparameters {sorted(self._hyperparameters)}, "
-                f"got {sorted(map(_shown, hyper))}"
+                f"got {sorted(map(shown, hyper))}"
             )
         if "betas" in hyper and isinstance(hyper["betas"], list):
             hyper["betas"] = tuple(hyper["betas"])  # JSON has no tuples
         checked = type(self)(self.params, **hyper)  # checks every value as the constructor does
         if set(buffers) != set(self._buffers):
             raise ValueError(
-                f"{where} needs buffers {sorted(self._buffers)}, got {sorted(map(_shown, buffers))}"
+                f"{where} needs buffers {sorted(self._buffers)}, got {sorted(map(shown, buffers))}"
             )
         state: dict[str, list[float]] = {}
         for name in self._buffers:
@@ -481,7 +482,7 @@ class Adam(Optimizer):
         super().__init__(parameters, lr, lr_schedule=lr_schedule)
         owner = type(self).__name__
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{owner} betas must be a pair (beta1, beta2), got {_shown(betas)}")
+            raise ValueError(f"{owner} betas must be a pair (beta1, beta2), got {shown(betas)}")
         self.betas = (_check_fraction(owner, "beta1", betas[0]), _check_fraction(owner, "beta2", betas[1]))
         self.eps = _check_positive(owner, "eps", eps)
         self.weight_decay = _check_non_negative(owner, "weight_decay", weight_decay)

@@ -31,9 +31,9 @@ from io import BytesIO
 from typing import IO, Any
 
 from autodiff import Value, no_grad
+from autodiff.value import shown
 
 from .io import atomic_write
-from .module import _shown
 
 PathLike = str | os.PathLike[str]
 
@@ -150,7 +150,7 @@ def _series(history: Any, quantities: Sequence[str]) -> dict[str, list[float]]:
                 numbers.append(float(v.data if isinstance(v, Value) else v))
             except (TypeError, ValueError, OverflowError):
                 raise ValueError(
-                    f"plot_history() {name!r} must hold numbers, got {_shown(v)} at index {epoch}"
+                    f"plot_history() {name!r} must hold numbers, got {shown(v)} at index {epoch}"
                 ) from None
         if numbers:
             series[name] = numbers
@@ -279,7 +279,7 @@ def _check_points(X: Any, y: Any) -> tuple[list[list[float]], list[Any]]:
             point = []
         if len(point) != 2 or not all(math.isfinite(c) for c in point):
             raise ValueError(
-                f"plot_decision_boundary() draws 2-D inputs: X[{i}] must be 2 finite numbers, got {_shown(x)}"
+                f"plot_decision_boundary() draws 2-D inputs: X[{i}] must be 2 finite numbers, got {shown(x)}"
             )
         points.append(point)
     return points, list(y)
@@ -310,7 +310,7 @@ def plot_decision_boundary(
     points, labels = _check_points(X, y)
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(
-            f"plot_decision_boundary() resolution must be a whole number >= 2, got {_shown(resolution)}"
+            f"plot_decision_boundary() resolution must be a whole number >= 2, got {shown(resolution)}"
         )
     (x_lo, x_hi), (y_lo, y_hi) = (_padded([p[d] for p in points]) for d in (0, 1))
     # the axes keep the data's proportions (equal scales); so does the figure, within reason
@@ -334,7 +334,7 @@ def plot_decision_boundary(
             else:
                 raise ValueError(
                     "plot_decision_boundary(): a model with one output is a binary classifier, whose "
-                    f"labels are 0/1 or -1/+1; got {sorted(map(_shown, values))[:6]}"
+                    f"labels are 0/1 or -1/+1; got {sorted(map(shown, values))[:6]}"
                 )
 
             def predict(point: list[float]) -> tuple[int, list[float]]:
@@ -346,7 +346,7 @@ def plot_decision_boundary(
             if wrong:
                 raise ValueError(
                     f"plot_decision_boundary(): a model with {k} outputs predicts labels 0 .. {k - 1}, "
-                    f"got {_shown(wrong[0])}"
+                    f"got {shown(wrong[0])}"
                 )
 
             def predict(point: list[float]) -> tuple[int, list[float]]:

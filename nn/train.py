@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from autodiff import Value, no_grad
+from autodiff.value import shown
 
 from .data import batches
 from .losses import (
@@ -41,7 +42,6 @@ from .losses import (
     check_targets,
     leaves,
 )
-from .module import _shown
 from .optim import Optimizer
 
 Metric = Callable[[Sequence[Any], Sequence[Any]], float]
@@ -130,7 +130,7 @@ class History:
     def __getitem__(self, name: str) -> list[float]:
         if name not in self.records:
             raise KeyError(
-                f"{_shown(name)} was not measured; History has {', '.join(self.records) or 'nothing'}"
+                f"{shown(name)} was not measured; History has {', '.join(self.records) or 'nothing'}"
             )
         return self.records[name]
 
@@ -259,9 +259,9 @@ class EarlyStopping(Callback):
         if not isinstance(monitor, str):
             raise TypeError(f"{owner} monitor must be a name like 'val_loss', got {type(monitor).__name__}")
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"{owner} patience must be a whole number >= 1 (epochs), got {_shown(patience)}")
+            raise ValueError(f"{owner} patience must be a whole number >= 1 (epochs), got {shown(patience)}")
         if not isinstance(mode, str) or mode not in ("auto", "min", "max"):
-            raise ValueError(f"{owner} mode must be 'auto', 'min' or 'max', got {_shown(mode)}")
+            raise ValueError(f"{owner} mode must be 'auto', 'min' or 'max', got {shown(mode)}")
         if mode == "auto":
             if monitor.endswith(("accuracy", "acc")):
                 mode = "max"
@@ -277,8 +277,8 @@ class EarlyStopping(Callback):
         if delta < 0:
             raise ValueError(f"{owner} min_delta must be >= 0, got {min_delta!r}")
         if not isinstance(restore_best_weights, bool):
-            shown = _shown(restore_best_weights)
-            raise TypeError(f"{owner} restore_best_weights must be True or False, got {shown}")
+            text = shown(restore_best_weights)
+            raise TypeError(f"{owner} restore_best_weights must be True or False, got {text}")
         self.monitor: str = monitor
         self.patience: int = patience
         self.mode: str = mode
@@ -351,7 +351,7 @@ def _check_callbacks(
     elif early_stopping is not None:
         raise TypeError(
             "fit() early_stopping must be None, a patience (a whole number of epochs >= 1) or an "
-            f"EarlyStopping, got {type(early_stopping).__name__}: {_shown(early_stopping)}"
+            f"EarlyStopping, got {type(early_stopping).__name__}: {shown(early_stopping)}"
         )
     return listeners
 
@@ -426,15 +426,15 @@ def fit(
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"fit() optimizer must be an nn.optim.Optimizer, got {type(optimizer).__name__}")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"fit() epochs must be a whole number >= 1, got {_shown(epochs)}")
+        raise ValueError(f"fit() epochs must be a whole number >= 1, got {shown(epochs)}")
     if batch_size is not None and (
         isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
     ):
-        raise ValueError(f"fit() batch_size must be None or a whole number >= 1, got {_shown(batch_size)}")
+        raise ValueError(f"fit() batch_size must be None or a whole number >= 1, got {shown(batch_size)}")
     if not isinstance(shuffle, bool):
-        raise TypeError(f"fit() shuffle must be True or False, got {_shown(shuffle)}")
+        raise TypeError(f"fit() shuffle must be True or False, got {shown(shuffle)}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise TypeError(f"fit() seed must be None or an int, got {type(seed).__name__}: {_shown(seed)}")
+        raise TypeError(f"fit() seed must be None or an int, got {type(seed).__name__}: {shown(seed)}")
     metrics = _check_metrics(metrics, loss_fn, loss_name)
     listeners = _check_callbacks(callbacks, early_stopping, "loss" if validation_data is None else "val_loss")
     bar = _progress_bar(progress, epochs)
@@ -515,7 +515,7 @@ def _loss_function(loss: str | LossFunction) -> tuple[LossFunction, str | None]:
     if isinstance(loss, str):
         if loss not in LOSSES:
             raise ValueError(
-                f"fit() unknown loss {_shown(loss)}; choose one of {', '.join(LOSSES)} or pass a function"
+                f"fit() unknown loss {shown(loss)}; choose one of {', '.join(LOSSES)} or pass a function"
             )
         return LOSSES[loss], loss
     if not callable(loss):
@@ -550,7 +550,7 @@ def _check_metrics(
         if not isinstance(name, str) or name in ("loss", "lr", "seconds") or name.startswith("val_"):
             raise ValueError(
                 f"fit() metrics names must be strings other than 'loss', 'lr', 'seconds' and "
-                f"'val_...', got {_shown(name)}"
+                f"'val_...', got {shown(name)}"
             )
         if not callable(metric):
             raise TypeError(f"fit() metric {name!r} must be a function, got {type(metric).__name__}")
@@ -647,6 +647,6 @@ def _progress_bar(progress: bool | Callable[[History], None] | None, epochs: int
     elif callable(progress):
         show = False
     else:
-        raise TypeError(f"fit() progress must be None, True, False or a function, got {_shown(progress)}")
+        raise TypeError(f"fit() progress must be None, True, False or a function, got {shown(progress)}")
     return _Bar(epochs, sys.stderr) if show else None
 
