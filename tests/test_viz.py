@@ -237,7 +237,7 @@ def test_bad_arguments_say_what_was_wrong(kwargs: dict[str, Any], error: type, w
 def test_a_root_that_is_not_a_value_is_refused() -> None:
     with pytest.raises(TypeError, match=r"draw_graph\(\) needs a Value as root, got float: 2.0"):
         draw_graph(2.0)  # type: ignore[arg-type]
-    outputs = MLP(2, [1], seed=0)([1.0, 2.0])
+    outputs = MLP(2, [2], seed=0)([1.0, 2.0])
     with pytest.raises(TypeError, match=r"got list.*pass one of its outputs, such as out\[0\]"):
         draw_graph(outputs)  # type: ignore[arg-type]
     for function in (backward_steps, lambda r: save_backward_html(r, "x.html")):
@@ -265,7 +265,7 @@ def test_max_nodes_refuses_with_a_summary() -> None:
 
 def test_max_nodes_suggests_collapsing_a_network() -> None:
     model = MLP(4, [8, 8, 1], seed=0)
-    out = model([Value(0.1 * i, label=f"x{i}") for i in range(4)])[0]
+    out = model([Value(0.1 * i, label=f"x{i}") for i in range(4)])
     with pytest.raises(viz.GraphTooLargeError, match=r"pass group='labels', collapse=True for one "
                        r"box per neuron \(21 nodes\)"):
         draw_graph(out, max_nodes=100)
@@ -279,7 +279,7 @@ def test_max_nodes_suggests_collapsing_a_network() -> None:
 def network() -> tuple[MLP, list[Value], Value]:
     model = MLP(2, [3, 1], activation="tanh", seed=1)
     x = [Value(0.5, label="x0"), Value(-1.2, label="x1")]
-    loss = (model(x)[0] - 1.0) ** 2
+    loss = (model(x) - 1.0) ** 2
     loss.label = "loss"
     return model, x, loss
 
@@ -547,7 +547,7 @@ def graphs() -> dict[str, Value]:
     _, _, loss = network()
     wide = MLP(3, [5, 4, 1], activation="relu", seed=3)
     inputs = [Value(0.3 * i - 0.4, label=f"x{i}") for i in range(3)]
-    wide_loss = (wide(inputs)[0] - 0.25) ** 2 + wide(inputs[::-1])[0] * 0.5  # reused parameters
+    wide_loss = (wide(inputs) - 0.25) ** 2 + wide(inputs[::-1]) * 0.5  # reused parameters
     vectors = autodiff.dot((a, b, a), (b, a, 2.0)) * a  # a Value on both sides of one dot
     return {
         "readme": readme, "square": square, "many": many, "mlp": loss, "wide": wide_loss,

@@ -127,7 +127,7 @@ def test_a_network_steps_through_to_backwards_gradients(
 ) -> None:
     model = MLP(2, [3, 1], activation="tanh", seed=1)
     x = [Value(0.5, label="x0"), Value(-1.2, label="x1")]
-    loss = (model(x)[0] - 1.0) ** 2
+    loss = (model(x) - 1.0) ** 2
     loss.label = "loss"
     page = save_backward_html(loss, tmp_path / "mlp.html", group="labels")
 
