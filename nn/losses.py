@@ -15,7 +15,6 @@ softplus): at logits of +-1000 every loss is finite and exact.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, overload
@@ -23,7 +22,7 @@ from typing import Any, overload
 from autodiff import DomainError, Value, dot
 from autodiff.value import shown
 
-from .module import Module, _reports_as
+from .module import Module, _finite, _reports_as
 
 Scalar = Value | float
 """One number of a prediction: a Value, or a plain number (int and bool are accepted too)."""
@@ -102,19 +101,8 @@ def _pairs(
     return preds, targs
 
 
-def _real(x: Any, what: str) -> float:
-    """A real number (int, float, bool, numpy scalar) as a finite float: DomainError otherwise."""
-    try:
-        number = float(x)
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        raise DomainError(f"{what} must be finite, got {shown(x)}")
-    return number
-
-
 def _leaf(x: Any, what: str) -> Value:
-    return Value(_real(x, what))
+    return Value(_finite(x, what))
 
 
 # --- targets: what each loss accepts, checked one number at a time ------------------------------
@@ -122,14 +110,14 @@ def _leaf(x: Any, what: str) -> Value:
 
 def _number_target(t: Any, what: str) -> Value | float:
     """A regression target: a Value or a finite number."""
-    return t if isinstance(t, Value) else _real(t, what)
+    return t if isinstance(t, Value) else _finite(t, what)
 
 
 def _label(t: Any, what: str) -> float:
     """A classification target: a plain number (a Value target is a mistake here)."""
     if isinstance(t, Value):
         raise TypeError(f"{what} must be a number, got a Value (use .data)")
-    return _real(t, what)
+    return _finite(t, what)
 
 
 def _probability_target(t: Any, what: str) -> float:

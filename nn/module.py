@@ -107,6 +107,18 @@ Biases start at 0 whatever the scheme."""
 # --- argument checks ---------------------------------------------------------------------------
 
 
+def _finite(x: numbers.Real, what: str) -> float:
+    """``float(x)`` of a real number (int, bool, float, numpy scalar), or a DomainError naming
+    ``what`` when it is not finite: NaN, an infinity, an int too large for a float."""
+    try:
+        number = float(x)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise DomainError(f"{what} must be finite, got {shown(x)}")
+    return number
+
+
 def _check_count(owner: str, name: str, n: object) -> int:
     """A size: a whole number >= 1 (an int, or a numpy integer), as an int."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
@@ -170,6 +182,20 @@ def _check_size(owner: str, sizes: Sequence[int]) -> int:
     return count
 
 
+def _neurons(
+    owner: str, nin: object, nout: object, activation: object, nonlin: object, init: object, rng: object,
+    seed: object,
+) -> tuple[int, int, str, random.Random]:
+    """The arguments of a Neuron (one neuron) or a Layer, checked: the sizes, the activation's
+    name and the generator to draw the weights from."""
+    nin = _check_count(owner, "nin (its number of inputs)", nin)
+    nout = _check_count(owner, "nout (its number of neurons)", nout)
+    _check_size(owner, (nin, nout))
+    name = _activation(owner, activation, nonlin)
+    _check_name(owner, "init", init, INITS)
+    return nin, nout, name, _random(owner, rng, seed)
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -214,13 +240,7 @@ def _inputs(owner: str, x: object, nin: int) -> tuple[Input, ...]:
             raise TypeError(
                 f"{owner} input x[{i}] must be a number or a Value, got {type(v).__name__}: {shown(v)}"
             )
-        try:
-            number = float(v)
-        except OverflowError:
-            number = math.inf
-        if not math.isfinite(number):
-            raise DomainError(f"{owner} input x[{i}] must be a finite number, got {shown(v)}")
-        checked.append(number)
+        checked.append(_finite(v, f"{owner} input x[{i}]"))
     return tuple(checked)
 
 
@@ -319,13 +339,7 @@ class Module:
                 raise TypeError(
                     f"load_state_dict(): {shown(name)} must be a real number, got {kind}: {shown(number)}"
                 )
-            try:
-                number = float(number)
-            except OverflowError:
-                number = math.inf
-            if not math.isfinite(number):
-                raise ValueError(f"load_state_dict(): {shown(name)} must be finite, got {number!r}")
-            values.append((p, number))
+            values.append((p, _finite(number, f"load_state_dict(): {shown(name)}")))
         for p, number in values:
             p.data = number
         return IncompatibleKeys(missing, unexpected)
@@ -356,11 +370,8 @@ class Neuron(Module):
         init: str = "uniform",
         seed: int | None = None,
     ) -> None:
-        nin = _check_count("Neuron()", "nin (its number of inputs)", nin)
-        _check_size("Neuron()", (nin, 1))
-        name = _activation("Neuron()", activation, nonlin)
-        _check_name("Neuron()", "init", init, INITS)
-        self._build(nin, name, init, 1, _random("Neuron()", rng, seed))
+        nin, _, name, rng = _neurons("Neuron()", nin, 1, activation, nonlin, init, rng, seed)
+        self._build(nin, name, init, 1, rng)
 
     def _build(self, nin: int, activation: str, init: str, fan_out: int, rng: random.Random) -> None:
         """Draw the weights (arguments already checked) and name the parameters."""
@@ -422,12 +433,8 @@ class Layer(Module):
         init: str = "uniform",
         seed: int | None = None,
     ) -> None:
-        nin = _check_count("Layer()", "nin (its number of inputs)", nin)
-        nout = _check_count("Layer()", "nout (its number of neurons)", nout)
-        _check_size("Layer()", (nin, nout))
-        name = _activation("Layer()", activation, nonlin)
-        _check_name("Layer()", "init", init, INITS)
-        self._build(nin, nout, name, init, _random("Layer()", rng, seed))
+        nin, nout, name, rng = _neurons("Layer()", nin, nout, activation, nonlin, init, rng, seed)
+        self._build(nin, nout, name, init, rng)
 
     def _build(self, nin: int, nout: int, activation: str, init: str, rng: random.Random) -> None:
         """Make the neurons (arguments already checked) and name them."""

@@ -35,7 +35,7 @@ from typing import Any
 from autodiff import DomainError, Value
 from autodiff.value import shown
 
-from .module import Module
+from .module import Module, _finite
 
 Schedule = Callable[[int], float]
 """``lr_schedule(t)``: the learning rate of the step taken after ``t`` steps (t = 0, 1, 2, ...)."""
@@ -88,21 +88,10 @@ def linear_decay(lr: float, final_lr: float, steps: int) -> LinearDecay:
 # --- checks ------------------------------------------------------------------------------------
 
 
-def _finite(x: Any) -> float:
-    """``float(x)``, infinite when x is an int too large for a float."""
-    try:
-        return float(x)
-    except OverflowError:
-        return math.inf
-
-
 def _check_number(owner: str, name: str, x: object) -> float:
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{owner} {name} must be a number, got {type(x).__name__}: {shown(x)}")
-    number = _finite(x)
-    if not math.isfinite(number):
-        raise ValueError(f"{owner} {name} must be finite, got {shown(x)}")
-    return number
+    return _finite(x, f"{owner} {name}")
 
 
 def _check_positive(owner: str, name: str, x: object) -> float:
@@ -242,25 +231,21 @@ class Optimizer:
         grads = []
         for i, p in enumerate(self.params):
             g: Any = p.grad
-            if type(g) is not float:
-                if isinstance(g, Value):
-                    raise TypeError(
-                        f"{owner}.step(): parameter {_name(p, i)} has a Value as its "
-                        "gradient (from backward(create_graph=True)); optimizers need float "
-                        "gradients: call backward() without create_graph"
-                    )
-                if isinstance(g, bool) or not isinstance(g, numbers.Real):
-                    raise TypeError(
-                        f"{owner}.step(): parameter {_name(p, i)} has a gradient of "
-                        f"type {type(g).__name__}; it must be a float"
-                    )
-                g = _finite(g)
-            if not math.isfinite(g):
-                raise DomainError(
-                    f"{owner}.step(): parameter {_name(p, i)} has the gradient {shown(p.grad)}; "
-                    "a gradient must be finite; nothing was changed"
+            if type(g) is float and math.isfinite(g):
+                grads.append(g)
+                continue
+            if isinstance(g, Value):
+                raise TypeError(
+                    f"{owner}.step(): parameter {_name(p, i)} has a Value as its "
+                    "gradient (from backward(create_graph=True)); optimizers need float "
+                    "gradients: call backward() without create_graph"
                 )
-            grads.append(g)
+            if isinstance(g, bool) or not isinstance(g, numbers.Real):
+                raise TypeError(
+                    f"{owner}.step(): parameter {_name(p, i)} has a gradient of "
+                    f"type {type(g).__name__}; it must be a float"
+                )
+            grads.append(_finite(g, f"{owner}.step(): the gradient of parameter {_name(p, i)}"))
         return grads
 
     def _update(self, grads: list[float], lr: float, t: int) -> tuple[list[float], dict[str, list[float]]]:

@@ -37,11 +37,11 @@ from .losses import (
     _is_vector,
     _label,
     _pairs,
-    _real,
     _vector,
     check_targets,
     leaves,
 )
+from .module import _finite
 from .optim import Optimizer
 
 Metric = Callable[[Sequence[Any], Sequence[Any]], float]
@@ -58,7 +58,7 @@ def binary_accuracy(predictions: Sequence[Any], targets: Sequence[Any], threshol
     (one number per sample, or ``[number]``)."""
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
         raise TypeError(f"binary_accuracy() threshold must be a number, got {type(threshold).__name__}")
-    cut = _real(threshold, "binary_accuracy() threshold")
+    cut = _finite(threshold, "binary_accuracy() threshold")
     preds, targs = _pairs(predictions, targets, "binary_accuracy", _label)
     right = sum((p.data > cut) == (t > 0.5) for p, t in zip(preds, targs))
     return right / len(preds)
@@ -273,7 +273,7 @@ class EarlyStopping(Callback):
                 )
         if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real):
             raise TypeError(f"{owner} min_delta must be a number, got {type(min_delta).__name__}")
-        delta = _real(min_delta, f"{owner} min_delta")
+        delta = _finite(min_delta, f"{owner} min_delta")
         if delta < 0:
             raise ValueError(f"{owner} min_delta must be >= 0, got {min_delta!r}")
         if not isinstance(restore_best_weights, bool):
@@ -592,7 +592,7 @@ def _measurement(name: str, value: Any) -> float:
         return value.data
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"fit() metric {name!r} must return a number, got {type(value).__name__}")
-    return _real(value, f"fit() metric {name!r}")
+    return _finite(value, f"fit() metric {name!r}")
 
 
 # --- progress ------------------------------------------------------------------------------------

@@ -72,7 +72,7 @@ def test_a_gradient_that_is_not_finite_is_refused(bad: Any) -> None:
     p = Value(1.0, label="w")
     opt = Adam([p])
     p.grad = bad  # set by hand: the engine never makes one
-    with pytest.raises(DomainError, match=r"Adam.step\(\): parameter 'w' has the gradient .*must be finite"):
+    with pytest.raises(DomainError, match=r"Adam.step\(\): the gradient of parameter 'w' must be finite, got "):
         opt.step()
     assert p.data == 1.0 and opt.steps == 0 and opt.state["exp_avg"] == [0.0]
 
@@ -347,9 +347,9 @@ CALLED = [nn.Neuron(2, seed=0), nn.Layer(2, 3, seed=0), nn.MLP(2, [3, 1], seed=0
         ([None, 1.0], TypeError, r"x\[0\] .* got NoneType"),
         ([[1.0], 2.0], TypeError, r"x\[0\] .* got list"),
         ([1.0, complex(1, 1)], TypeError, "got complex"),
-        ([1.0, math.nan], DomainError, r"x\[1\] must be a finite number, got nan"),
-        ([-math.inf, 1.0], DomainError, r"x\[0\] must be a finite number, got -inf"),
-        ([1.0, 10**5000], DomainError, r"x\[1\] must be a finite number, got an int of 5001 digits"),
+        ([1.0, math.nan], DomainError, r"x\[1\] must be finite, got nan"),
+        ([-math.inf, 1.0], DomainError, r"x\[0\] must be finite, got -inf"),
+        ([1.0, 10**5000], DomainError, r"x\[1\] must be finite, got an int of 5001 digits"),
     ],
 )
 def test_bad_inputs_name_the_model_and_the_argument(
