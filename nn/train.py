@@ -12,7 +12,15 @@ Each epoch goes once through the training data in mini-batches (shuffled by a se
 
 Then, under ``no_grad()``, it measures the model as it stands at the end of the epoch: the loss
 and the metrics (accuracy, for a classification loss) on the whole training set, and on
-``validation_data`` when given. ``History`` keeps those numbers, one per epoch.
+``validation_data`` when given. ``History`` keeps those numbers, one per epoch, and the loss of
+every step.
+
+Callbacks follow along (Keras's and Lightning's hook names: ``on_train_begin``,
+``on_train_batch_end``, ``on_epoch_end``, ``on_train_end``), each handed a ``FitEvent`` of what
+just happened; a plain function hears every step and epoch. ``EarlyStopping`` is one of them::
+
+    fit(..., validation_data=(X_val, y_val), early_stopping=10)   # patience on val_loss
+    fit(..., callbacks=[EarlyStopping("val_accuracy", patience=5), print])
 """
 
 from __future__ import annotations
@@ -173,7 +181,7 @@ class History:
 # --- callbacks ---------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(repr=False)
 class FitEvent:
     """What just happened in ``fit``: every callback gets one.
 
@@ -198,6 +206,11 @@ class FitEvent:
     loss: float | None = None
     lr: float = 0.0
     stop_training: bool = False
+
+    def __repr__(self) -> str:
+        loss = "" if self.loss is None else f", loss {self.loss:.6g}"
+        where = f"epoch {self.epoch}, step {self.step}, batch {self.batch}"
+        return f"FitEvent({self.kind}: {where}{loss}, lr {self.lr:g})"
 
 
 class Callback:
@@ -244,7 +257,8 @@ class EarlyStopping(Callback):
     ``mode`` is "min" (a loss) or "max" (an accuracy); "auto" reads it from the name: names
     ending in "accuracy" or "acc" rise, names with "loss" fall, and any other name needs
     ``mode``. After training, ``best`` is the best value, ``best_epoch`` its epoch (from 1) and
-    ``stopped_epoch`` the epoch that stopped training (0 when it ran to the end).
+    ``stopped_epoch`` the epoch that stopped training (0 when it ran to the end). The best
+    weights are put back whenever training ends without an error, Ctrl-C included.
     """
 
     def __init__(
