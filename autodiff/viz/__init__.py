@@ -37,6 +37,7 @@ types):
 """
 
 from .drawing import draw_graph
+from .frames import Contribution
 from .grouping import group_by_label
 from .html_page import save_backward_html
 from .renderers import (
@@ -48,7 +49,7 @@ from .renderers import (
     find_renderers,
 )
 from .scene import GraphTooLargeError
-from .steps import BackwardStep, Contribution, backward_steps
+from .steps import BackwardStep, backward_steps
 
 __all__ = [
     "ENV_VAR",

@@ -15,12 +15,11 @@ import re
 from pathlib import Path
 
 from ..value import Value
-from .arguments import NumberFormat, _check_picture_options, _check_root
-from .files import _check_path, _write_atomic
+from .arguments import NumberFormat, _check_picture_options, _check_root, _check_title, _shown
+from .files import _check_path, atomic_write
 from .grouping import Grouping
 from .renderers import Renderer, find_renderer
-from .scene import _refuse_too_large, _scene
-from .steps import backward_steps
+from .steps import _start, _steps
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -34,16 +33,16 @@ _PAGE = """<!DOCTYPE html>
   body { font-family: Helvetica, Arial, sans-serif; color: #111827; margin: 1.2rem; }
   h1 { font-size: 1.25rem; margin: 0 0 .3rem; }
   .hint { color: #6b7280; margin: 0 0 .8rem; font-size: .9rem; }
-  .controls { display: flex; gap: .6rem; align-items: center; margin-bottom: .6rem; }
+  .controls { display: flex; gap: .6rem; align-items: center; margin-bottom: .6rem;
+              position: sticky; top: 0; background: white; padding: .3rem 0; z-index: 1; }
   .controls input[type=range] { flex: 1; max-width: 36rem; }
   button { font-size: 1rem; padding: .25rem .8rem; }
   #counter { min-width: 8rem; font-variant-numeric: tabular-nums; }
   #caption { white-space: pre-wrap; background: #f9fafb; border: 1px solid #e5e7eb;
              border-radius: 6px; padding: .5rem .7rem; margin: 0 0 .6rem; font-size: .95rem; }
-  #picture { overflow: auto; max-height: 75vh; border: 1px solid #e5e7eb; border-radius: 6px;
-             padding: .4rem; }
-  #stage { margin: 0 auto 0 0; }
-  #frame { display: block; height: auto; }
+  #picture { border: 1px solid #e5e7eb; border-radius: 6px; padding: .4rem; }
+  #stage { margin: 0 auto 0 0; max-width: 100%; }
+  #frame { display: block; max-width: 100%; height: auto; }
   table { border-collapse: collapse; margin-top: .8rem; font-size: .9rem; }
   th, td { border-bottom: 1px solid #e5e7eb; padding: .2rem .7rem; text-align: left; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -62,8 +61,8 @@ arrow keys.</p>
   <button id="next" type="button">Next &#9654;</button>
   <span id="counter"></span>
 </div>
-<p id="caption"></p>
-<div id="picture"><div id="stage"><img id="frame" alt="the computation graph at this step"></div></div>
+<p id="caption" aria-live="polite"></p>
+<div id="picture"><div id="stage"><img id="frame" alt=""></div></div>
 <table id="grads">
   <thead><tr><th>node</th><th>kind</th><th class="num">data</th><th class="num">grad</th></tr></thead>
   <tbody></tbody>
@@ -92,17 +91,17 @@ const cells = data.rows.map(function (row) {
   body.appendChild(tr);
   return { tr: tr, grad: grad };
 });
-// every frame at one scale, set by the widest: the nodes stay put from step to step
+// every frame at one scale, set by the widest, so that the nodes stay put from step to step:
+// its drawn size (points, 4/3 of a pixel), or less where the page is narrower
 const widest = Math.max.apply(null, frames.map(function (f) { return f.width; }));
-const stage = document.getElementById("stage");
-stage.style.maxWidth = (widest * 4 / 3) + "px";
-stage.style.minWidth = (widest * 4 / 3 * 0.7) + "px";  // shrink to fit, but not past reading
+document.getElementById("stage").style.width = (widest * 4 / 3) + "px";
 let current = 0;
 function show(k) {
   current = Math.max(0, Math.min(frames.length - 1, k));
   const frame = frames[current];
   const img = document.getElementById("frame");
   img.src = frame.image;
+  img.alt = frame.alt;
   img.style.width = (100 * frame.width / widest) + "%";
   document.getElementById("caption").textContent = frame.caption;
   document.getElementById("counter").textContent = "Step " + (current + 1) + " of " + frames.length;
@@ -117,17 +116,15 @@ function show(k) {
     cell.tr.classList.toggle("updated", frame.updated.indexOf(i) >= 0);
   });
 }
-// keep the node being processed in view: scroll the picture when it is outside the middle
+// keep the node being processed in view: a picture taller than the window scrolls to it
 document.getElementById("frame").addEventListener("load", function () {
   const focus = frames[current].focus;
   if (!focus) { return; }
-  const box = document.getElementById("picture");
-  const img = document.getElementById("frame");
-  const x = img.offsetLeft + focus[0] * img.clientWidth;
-  const y = img.offsetTop + focus[1] * img.clientHeight;
-  const left = box.scrollLeft, top = box.scrollTop, w = box.clientWidth, h = box.clientHeight;
-  if (x < left + 0.2 * w || x > left + 0.8 * w) { box.scrollLeft = x - w / 2; }
-  if (y < top + 0.2 * h || y > top + 0.8 * h) { box.scrollTop = y - h / 2; }
+  const box = document.getElementById("frame").getBoundingClientRect();
+  const y = box.top + focus[1] * box.height;
+  if (y < 0.2 * window.innerHeight || y > 0.85 * window.innerHeight) {
+    window.scrollBy(0, y - window.innerHeight / 2);
+  }
 });
 prev.addEventListener("click", function () { show(current - 1); });
 next.addEventListener("click", function () { show(current + 1); });
@@ -167,6 +164,9 @@ def _json_for_html(data: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+_PLACEHOLDER = re.compile(r"__(TITLE|LAST|DATA)__")
+
+
 def save_backward_html(
     root: Value,
     path: str | os.PathLike[str],
@@ -180,52 +180,60 @@ def save_backward_html(
 ) -> Path:
     """Write one self-contained HTML page (no server, no network) that steps through the
     backward pass of ``root``: a slider, previous/next buttons (and arrow keys), the picture of
-    each ``BackwardStep`` inlined as SVG, its description, and a table of the gradients filled
-    in so far. Returns the path; the file is written whole or not at all.
+    each ``BackwardStep`` inlined as SVG and scaled to fit the page, its description (also the
+    picture's alternative text), and a table of the gradients filled in so far. Returns the
+    path; the file is written whole or not at all, with the permissions the umask gives a new
+    file (a replaced file keeps its own).
 
     Every frame is rendered once, so ``max_nodes`` (which counts picture nodes) is lower than
     ``draw_graph``'s.
     """
-    root = _check_root(root, "save_backward_html")
-    target = _check_path(path, "save_backward_html")
-    direction, fmt, limit = _check_picture_options(rankdir, number_format, max_nodes)
+    caller = "save_backward_html"
+    node = _check_root(root, caller)
+    target = _check_path(path, caller)
+    direction, fmt, limit = _check_picture_options(rankdir, number_format, max_nodes, caller)
+    heading = _check_title(title, caller)
     if renderer is not None and not isinstance(renderer, Renderer):
-        raise TypeError(f"renderer must be an autodiff.viz.Renderer, got {renderer!r:.80}")
-    scene = _scene(root, group, False, fmt)
-    _refuse_too_large(scene, limit, None, True, "save_backward_html")
+        raise TypeError(f"{caller}() renderer must be an autodiff.viz.Renderer, got {_shown(renderer)}")
+    run = _start(node, 1.0, limit, caller, [
+        "draw a smaller part of it (the graph of one neuron's output, say)",
+        "or raise max_nodes (every frame is rendered: a page of a few hundred nodes takes minutes)",
+    ])
+    scene = run.scene_for(group, caller)
     program = renderer or find_renderer("svg")
-    steps = list(backward_steps(root))
     rows = [
         {
-            "name": scene.name(node),
-            "kind": "output" if node is root else ("leaf" if node.op is None else node.op.name),
-            "data": fmt(node.data),
+            "name": scene.name(v, fmt),
+            "kind": "output" if v is node else ("leaf" if v.op is None else v.op.name),
+            "data": fmt(v.data),
         }
-        for node in scene.order
+        for v in scene.order
     ]
     frames = []
-    for step in steps:
+    for step in _steps(run):
         picture = step.draw(rankdir=direction, number_format=number_format, group=group,
                             max_nodes=limit, caption=False)
         svg = program.render(picture.source, "svg")
         size = re.search(rb'<svg[^>]*?\swidth="([0-9.]+)pt"', svg)
+        grads = step.grads
         frames.append({
             "image": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"),
             "width": float(size.group(1)) if size else 800.0,
             "focus": _focus(svg, f"v{scene.index[step.node]}"),
             "caption": step.describe(number_format),
+            "alt": picture.alt,
             "current": scene.index[step.node],
             "updated": [scene.index[c.input] for c in step.contributions],
             "grads": [
-                [fmt(step.grads[node]), repr(step.grads[node])] if node in step.grads else None
-                for node in scene.order
+                [fmt(grads[v]), repr(grads[v])] if v in grads else None for v in scene.order
             ],
         })
-    heading = title or f"Backward pass of {scene.name(root)}"
-    page = (
-        _PAGE.replace("__TITLE__", html.escape(heading))
-        .replace("__LAST__", str(len(frames) - 1))
-        .replace("__DATA__", _json_for_html({"rows": rows, "frames": frames}))
-    )
-    _write_atomic(target, page.encode("utf-8"))
+    filling = {
+        "TITLE": html.escape(heading or f"Backward pass of {scene.name(node, fmt)}"),
+        "LAST": str(len(frames) - 1),
+        "DATA": _json_for_html({"rows": rows, "frames": frames}),
+    }
+    page = _PLACEHOLDER.sub(lambda found: filling[found.group(1)], _PAGE)  # one pass: what is
+    # put in is never searched again, so a label that reads "__DATA__" stays a label
+    atomic_write(target, lambda file: file.write(page))
     return target
