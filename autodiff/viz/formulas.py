@@ -29,7 +29,8 @@ def _formula(
     budget: int,
 ) -> str:
     """``node`` as an expression, expanding operations until ``name_of`` names a node (or at
-    most ``budget`` nodes have been expanded, past which it writes "…"). A negative number
+    most ``budget`` nodes have been expanded, past which it writes "…"), with the rules'
+    symbols (``x^y`` for a power, as the rules' readable formulas write it). A negative number
     gets brackets after an operator: ``w1 · (-1)``, ``-(-2)``."""
     left = [budget]
 
@@ -72,6 +73,8 @@ def _formula(
             if pa < prec or (symbol == "**" and pa <= prec):
                 a = f"({a})"
             b = right(b, pb < prec or (pb == prec and symbol in ("-", "/")))
+            if symbol == "**":  # as the rules' readable formulas write it: x^y
+                return f"{a}^{b}", prec
             return f"{a} {'·' if symbol == '*' else symbol} {b}", prec
         if len(args) == 1 and symbol == "-":
             a, pa = args[0]

@@ -13,13 +13,14 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from ..value import Value
 from .arguments import NumberFormat, _check_picture_options, _check_root, _check_title, _shown
 from .files import _check_path, atomic_write
 from .grouping import Grouping
 from .renderers import Renderer, find_renderer
-from .steps import _start, _steps
+from .steps import BackwardStep, _start, _steps
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -33,16 +34,18 @@ _PAGE = """<!DOCTYPE html>
   body { font-family: Helvetica, Arial, sans-serif; color: #111827; margin: 1.2rem; }
   h1 { font-size: 1.25rem; margin: 0 0 .3rem; }
   .hint { color: #6b7280; margin: 0 0 .8rem; font-size: .9rem; }
-  .controls { display: flex; gap: .6rem; align-items: center; margin-bottom: .6rem;
-              position: sticky; top: 0; background: white; padding: .3rem 0; z-index: 1; }
-  .controls input[type=range] { flex: 1; max-width: 36rem; }
+  .controls { display: flex; flex-wrap: wrap; gap: .6rem; align-items: center;
+              margin-bottom: .6rem; position: sticky; top: 0; background: white;
+              padding: .3rem 0; z-index: 1; }
+  .controls input[type=range] { flex: 1; min-width: 8rem; max-width: 36rem; }
   button { font-size: 1rem; padding: .25rem .8rem; }
   #counter { min-width: 8rem; font-variant-numeric: tabular-nums; }
   #caption { white-space: pre-wrap; background: #f9fafb; border: 1px solid #e5e7eb;
              border-radius: 6px; padding: .5rem .7rem; margin: 0 0 .6rem; font-size: .95rem; }
-  #picture { border: 1px solid #e5e7eb; border-radius: 6px; padding: .4rem; }
+  #picture { border: 1px solid #e5e7eb; border-radius: 6px; padding: .4rem; overflow-x: auto; }
   #stage { margin: 0 auto 0 0; max-width: 100%; }
-  #frame { display: block; max-width: 100%; height: auto; }
+  #picture.natural #stage { max-width: none; }
+  #frame { display: block; height: auto; }
   table { border-collapse: collapse; margin-top: .8rem; font-size: .9rem; }
   th, td { border-bottom: 1px solid #e5e7eb; padding: .2rem .7rem; text-align: left; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -54,12 +57,13 @@ _PAGE = """<!DOCTYPE html>
 <h1>__TITLE__</h1>
 <p class="hint">Each step takes one node, in the order backward() visits them, and adds
 upstream gradient × local derivative to each of its inputs. Use the buttons, the slider or the
-arrow keys.</p>
+arrow keys. The picture fits the width of the page; "Actual size" shows it as drawn.</p>
 <div class="controls">
   <button id="prev" type="button">&#9664; Previous</button>
   <input id="step" type="range" min="0" max="__LAST__" value="0" aria-label="step">
   <button id="next" type="button">Next &#9654;</button>
   <span id="counter"></span>
+  <button id="zoom" type="button" aria-pressed="false">Actual size</button>
 </div>
 <p id="caption" aria-live="polite"></p>
 <div id="picture"><div id="stage"><img id="frame" alt=""></div></div>
@@ -75,6 +79,9 @@ const frames = data.frames;
 const slider = document.getElementById("step");
 const prev = document.getElementById("prev");
 const next = document.getElementById("next");
+const zoom = document.getElementById("zoom");
+const box = document.getElementById("picture");
+const img = document.getElementById("frame");
 const body = document.querySelector("#grads tbody");
 const cells = data.rows.map(function (row) {
   const tr = document.createElement("tr");
@@ -99,7 +106,6 @@ let current = 0;
 function show(k) {
   current = Math.max(0, Math.min(frames.length - 1, k));
   const frame = frames[current];
-  const img = document.getElementById("frame");
   img.src = frame.image;
   img.alt = frame.alt;
   img.style.width = (100 * frame.width / widest) + "%";
@@ -116,15 +122,27 @@ function show(k) {
     cell.tr.classList.toggle("updated", frame.updated.indexOf(i) >= 0);
   });
 }
-// keep the node being processed in view: a picture taller than the window scrolls to it
-document.getElementById("frame").addEventListener("load", function () {
+// keep the node being processed in view: scroll the picture (at its actual size) or the page
+// when the node is outside the middle
+function reveal() {
   const focus = frames[current].focus;
   if (!focus) { return; }
-  const box = document.getElementById("frame").getBoundingClientRect();
-  const y = box.top + focus[1] * box.height;
+  const x = img.offsetLeft + focus[0] * img.clientWidth;
+  if (x < box.scrollLeft + 0.2 * box.clientWidth || x > box.scrollLeft + 0.8 * box.clientWidth) {
+    box.scrollLeft = x - box.clientWidth / 2;
+  }
+  const shown = img.getBoundingClientRect();
+  const y = shown.top + focus[1] * shown.height;
   if (y < 0.2 * window.innerHeight || y > 0.85 * window.innerHeight) {
     window.scrollBy(0, y - window.innerHeight / 2);
   }
+}
+img.addEventListener("load", reveal);
+zoom.addEventListener("click", function () {
+  const natural = box.classList.toggle("natural");
+  zoom.textContent = natural ? "Fit to width" : "Actual size";
+  zoom.setAttribute("aria-pressed", String(natural));
+  reveal();
 });
 prev.addEventListener("click", function () { show(current - 1); });
 next.addEventListener("click", function () { show(current + 1); });
@@ -166,12 +184,22 @@ def _json_for_html(data: object) -> str:
 
 _PLACEHOLDER = re.compile(r"__(TITLE|LAST|DATA)__")
 
+_WIDE = 900.0
+"""Points (1,200 pixels): a left-to-right picture wider than this is drawn top to bottom by
+``rankdir="auto"`` when that is narrower (a long chain reads better scrolled than shrunk)."""
+
+
+def _width(svg: bytes) -> float:
+    """The width of an SVG that Graphviz drew, in points (800 when it does not say)."""
+    size = re.search(rb'<svg[^>]*?\swidth="([0-9.]+)pt"', svg)
+    return float(size.group(1)) if size else 800.0
+
 
 def save_backward_html(
     root: Value,
     path: str | os.PathLike[str],
     *,
-    rankdir: str = "LR",
+    rankdir: str = "auto",
     number_format: NumberFormat = ".4g",
     group: Grouping = None,
     max_nodes: int = 150,
@@ -180,18 +208,22 @@ def save_backward_html(
 ) -> Path:
     """Write one self-contained HTML page (no server, no network) that steps through the
     backward pass of ``root``: a slider, previous/next buttons (and arrow keys), the picture of
-    each ``BackwardStep`` inlined as SVG and scaled to fit the page, its description (also the
-    picture's alternative text), and a table of the gradients filled in so far. Returns the
-    path; the file is written whole or not at all, with the permissions the umask gives a new
-    file (a replaced file keeps its own).
+    each ``BackwardStep`` inlined as SVG and scaled to fit the page (a button shows it at its
+    actual size), its description (also the picture's alternative text), and a table of the
+    gradients filled in so far. Returns the path; the file is written whole or not at all, with
+    the permissions the umask gives a new file (a replaced file keeps its own).
 
-    Every frame is rendered once, so ``max_nodes`` (which counts picture nodes) is lower than
-    ``draw_graph``'s.
+    ``rankdir`` is "LR", "TB", "RL" or "BT" as for ``draw_graph``, or "auto" (the default):
+    left to right unless that is wider than 900 points (1,200 pixels) and top to bottom is
+    narrower. Every frame is rendered once, so ``max_nodes`` (which counts picture nodes) is
+    lower than ``draw_graph``'s.
     """
     caller = "save_backward_html"
     node = _check_root(root, caller)
     target = _check_path(path, caller)
-    direction, fmt, limit = _check_picture_options(rankdir, number_format, max_nodes, caller)
+    auto = isinstance(rankdir, str) and rankdir.lower() == "auto"
+    direction, fmt, limit = _check_picture_options("LR" if auto else rankdir, number_format,
+                                                   max_nodes, caller)
     heading = _check_title(title, caller)
     if renderer is not None and not isinstance(renderer, Renderer):
         raise TypeError(f"{caller}() renderer must be an autodiff.viz.Renderer, got {_shown(renderer)}")
@@ -201,6 +233,17 @@ def save_backward_html(
     ])
     scene = run.scene_for(group, caller)
     program = renderer or find_renderer("svg")
+
+    def frame_svg(step: BackwardStep, direction: str) -> tuple[Any, bytes]:
+        picture = step.draw(rankdir=direction, number_format=number_format, group=group,
+                            max_nodes=limit, caption=False)
+        return picture, program.render(picture.source, "svg")
+
+    if auto:
+        first = next(_steps(run))
+        wide = _width(frame_svg(first, "LR")[1])
+        if wide > _WIDE and _width(frame_svg(first, "TB")[1]) < wide:
+            direction = "TB"
     rows = [
         {
             "name": scene.name(v, fmt),
@@ -211,14 +254,11 @@ def save_backward_html(
     ]
     frames = []
     for step in _steps(run):
-        picture = step.draw(rankdir=direction, number_format=number_format, group=group,
-                            max_nodes=limit, caption=False)
-        svg = program.render(picture.source, "svg")
-        size = re.search(rb'<svg[^>]*?\swidth="([0-9.]+)pt"', svg)
+        picture, svg = frame_svg(step, direction)
         grads = step.grads
         frames.append({
             "image": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"),
-            "width": float(size.group(1)) if size else 800.0,
+            "width": _width(svg),
             "focus": _focus(svg, f"v{scene.index[step.node]}"),
             "caption": step.describe(number_format),
             "alt": picture.alt,
@@ -233,7 +273,7 @@ def save_backward_html(
         "LAST": str(len(frames) - 1),
         "DATA": _json_for_html({"rows": rows, "frames": frames}),
     }
-    page = _PLACEHOLDER.sub(lambda found: filling[found.group(1)], _PAGE)  # one pass: what is
-    # put in is never searched again, so a label that reads "__DATA__" stays a label
+    # one pass: what is put in is never searched again, so a label "__DATA__" stays a label
+    page = _PLACEHOLDER.sub(lambda found: filling[found.group(1)], _PAGE)
     atomic_write(target, lambda file: file.write(page))
     return target
