@@ -17,6 +17,8 @@ from .arguments import _shown
 def _check_path(path: object, caller: str) -> Path:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{caller}() needs a file path, got {type(path).__name__}: {_shown(path)}")
+    if not os.fspath(path):
+        raise ValueError(f"{caller}() needs a file path, got an empty one")
     target = Path(path)
     if target.is_dir():
         raise IsADirectoryError(f"cannot write {target}: it is a folder; give a file name in it")

@@ -40,8 +40,8 @@ def _format_of(path: Path, format: object) -> str:
     suffix = path.suffix.lower().lstrip(".")
     if not suffix:
         raise ValueError(
-            f"render() cannot tell which format to write {path} in: give it a suffix (.svg, "
-            f".png, .pdf) or pass format="
+            f"render() cannot tell which format to write from the path {path}: give it a suffix "
+            f"(.svg, .png, .pdf) or pass format="
         )
     return suffix
 
@@ -107,9 +107,12 @@ def _picture_class() -> type[Any]:
                 raise TypeError(f"pipe() does not take {', '.join(unsupported)} here")
             kind = _check_format(format or self.format or "svg", "pipe")
             if encoding is not None:
+                if not isinstance(encoding, str):
+                    raise TypeError(f"pipe() encoding must be None or the name of a text encoding, "
+                                    f"got {type(encoding).__name__}: {_shown(encoding)}")
                 try:
                     codecs.lookup(encoding)
-                except (LookupError, TypeError):
+                except LookupError:
                     raise ValueError(f"pipe() encoding must name a text encoding such as "
                                      f"'utf-8', got {_shown(encoding)}") from None
             if renderer is not None and not isinstance(renderer, Renderer):
