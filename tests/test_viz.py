@@ -208,7 +208,7 @@ def test_input_order_is_marked_where_it_matters_and_a_repeated_input_gets_two_ed
     assert all("headlabel" not in attrs for _, attrs in mul_edges)  # x * y: order does not matter
     long = Value(2.0, label="a_long_name") ** Value(3.0, label="another_long_one")
     bubble = parse_dot(draw_graph(long).source)["nodes"]["o2"]
-    assert node_text(bubble) == "a^b" and "tooltip=\"pow: a^b\"" in bubble
+    assert node_text(bubble) == "a^b" and "d/da_long_name = another_long_one · " in bubble
 
 
 def test_rankdir_and_number_format() -> None:
@@ -662,6 +662,8 @@ def test_describe_says_what_flows_where() -> None:
     assert "  to z: 1 × 1.5 = 1.5  (d/dz = w2); its grad is now 1.5" in second
     assert "  to w2: 1 × 2 = 2  (d/dw2 = z); its grad is now 2" in second
     assert "leaf" in steps[-1].describe() and "final" in steps[-1].describe()
+    operation = parse_dot(draw_graph(L).source)["nodes"]["o4"]  # its tooltip says the same
+    assert 'tooltip="mul: z · w2;  d/dz = w2, d/dw2 = z"' in operation
     x = Value(0.5, label="x")
     (first, _) = list(backward_steps(x.tanh()))
     assert first.describe().splitlines()[-1] == (

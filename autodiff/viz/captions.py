@@ -40,6 +40,20 @@ def _node_formula(
     return names, readable[1] if readable else None, formula
 
 
+def _operation_words(scene: _Scene, node: Value, fmt: Callable[[float], str]) -> str:
+    """An operation node in one line, for its tooltip: ``mul: z · w2;  d/dz = w2, d/dw2 = z``
+    (the first few partials of a long weighted sum)."""
+    rule = node.op
+    assert rule is not None
+    names, partials, formula = _node_formula(scene, node, fmt)
+    if partials is None:
+        return f"{rule.name}: {formula};  {rule.math}"
+    shown = [f"d/d{name} = {partial}" for name, partial, x in zip(names, partials, node.inputs)
+             if isinstance(x, Value)]
+    more = ", …" if len(shown) > 6 else ""
+    return f"{rule.name}: {formula};  {', '.join(shown[:6])}{more}"
+
+
 def _describe(backward: _Pass, k: int, fmt: Callable[[float], str]) -> str:
     """Step ``k`` in words: which node, its gradient, and what it adds to each input."""
     scene = backward.scene

@@ -24,7 +24,7 @@ from .arguments import (
     _check_root,
     _check_title,
 )
-from .captions import _picture_alt
+from .captions import _operation_words, _picture_alt
 from .formulas import _factor, _formula, _operand_names, _over_vectors, _readable
 from .frames import Contribution, _Pass
 from .grouping import Grouping
@@ -75,16 +75,16 @@ def _exact(x: float) -> str:
 
 def _operation(
     node: Value, display_name: Callable[[Value], str | None], fmt: Callable[[float], str]
-) -> tuple[str, list[str | None], str]:
-    """What the operation node of ``node`` shows: its text, the name to write on each input's
-    edge (None for none), and its tooltip. An operation whose inputs' order matters (``-``,
-    ``/``, ``**``, ...) shows its formula in its inputs' names, ``z - w2``, or with neutral
-    letters, ``a / b``, which its edges then carry."""
+) -> tuple[str, list[str | None]]:
+    """What the operation node of ``node`` shows, and the name to write on each input's edge
+    (None for none). An operation whose inputs' order matters (``-``, ``/``, ``**``, ...) shows
+    its formula in its inputs' names, ``z - w2``, or with neutral letters, ``a / b``, which its
+    edges then carry; others show their symbol."""
     rule = node.op
     assert rule is not None
     symbol = "×" if rule.symbol == "*" else rule.symbol
     if rule.arity != 2 or _over_vectors(node) or rule.name in ("add", "mul"):
-        return symbol, [None] * len(node.inputs), f"{rule.name}: {rule.math}"
+        return symbol, [None] * len(node.inputs)
 
     def letters(v: Value) -> str | None:
         return None
@@ -93,17 +93,12 @@ def _operation(
         return [name if isinstance(x, Value) and not name_of(x) else None
                 for name, x in zip(names, node.inputs)]
 
-    if rule.code is None:  # a rule of your own without formulas: its symbol, inputs a and b
-        return symbol, marks(_operand_names(node, letters, fmt), letters), f"{rule.name}: {rule.math}"
-    formula = ""
     for name_of in (display_name, letters):
         names = _operand_names(node, name_of, fmt)
         readable = _readable(node, names, "out")
-        assert readable is not None
-        formula = readable[0]
-        if len(formula) <= _LONGEST_BUBBLE:
-            return formula, marks(names, name_of), f"{rule.name}: {formula}"
-    return symbol, marks(names, letters), f"{rule.name}: {formula}"
+        if readable is not None and len(readable[0]) <= _LONGEST_BUBBLE:
+            return readable[0], marks(names, name_of)
+    return symbol, marks(names, letters)  # too long, or a rule of your own without formulas
 
 
 @dataclass(frozen=True)
@@ -206,14 +201,14 @@ def _build(
             tooltip += f", grad={_exact(node.grad)}"
         target.node(f"v{i}", label=_table(cells, border, width), shape="plain", tooltip=tooltip)
         if node.op is not None:
-            text, marks_of[node], tip = _operation(node, lambda v: short_label(v) or None, fmt)
+            text, marks_of[node] = _operation(node, lambda v: short_label(v) or None, fmt)
             fixed = len(text) <= 2
             target.node(
                 f"o{i}", label=esc(text),
                 shape="circle" if fixed else "ellipse", width="0.32" if fixed else "0.3",
                 height="0.32" if fixed else "0.3", fixedsize="true" if fixed else "false",
                 style="filled", fillcolor=_OP_FILL, color=_OP_BORDER, margin="0.04,0.02",
-                fontsize="12" if fixed else "11", tooltip=tip,
+                fontsize="12" if fixed else "11", tooltip=_operation_words(scene, node, fmt),
             )
             for k, x in enumerate(node.inputs):
                 if not isinstance(x, Value):

@@ -122,7 +122,9 @@ class BackwardStep:
         """This frame as a picture: the node being processed in red, the gradients known so
         far, and on each edge the product that flowed along it (this step's in red). With
         ``caption``, the words of ``describe()`` on top. Every frame of one backward pass has
-        the same layout (without the caption), so that stepping through them does not jump."""
+        the same layout (without the caption), so that stepping through them does not jump:
+        its cells are sized for every number of every step, so drawing a step works out all
+        the steps (and raises the DomainError of any step that meets one)."""
         caller = "BackwardStep.draw"
         direction, fmt, limit = _check_picture_options(rankdir, number_format, max_nodes, caller)
         on_top = _check_flag(caption, "caption", caller)
