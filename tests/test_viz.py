@@ -1049,19 +1049,25 @@ def test_all_steps_of_a_long_chain_take_memory_in_proportion_to_its_length() -> 
     assert peaks[16_000] / 16_000 < 2_000, f"{peaks[16_000] / 16_000:.0f} bytes per node"
 
 
-def test_describing_every_step_builds_the_scene_once_and_reads_each_node_a_few_times(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Describing all n steps is linear in n: the graph is walked once per pass (not once per
-    step), counted in walks and in reads of ``Value.inputs``, not in seconds."""
-    walks = [0]
+@pytest.fixture
+def walks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times the pictures walk a graph (``scene._drawing_order``), counted from now."""
+    count = [0]
     walk = viz.scene._drawing_order
 
     def counted_walk(root: Value) -> list[Value]:
-        walks[0] += 1
+        count[0] += 1
         return walk(root)
 
     monkeypatch.setattr(viz.scene, "_drawing_order", counted_walk)
+    return count
+
+
+def test_describing_every_step_builds_the_scene_once_and_reads_each_node_a_few_times(
+    monkeypatch: pytest.MonkeyPatch, walks: list[int]
+) -> None:
+    """Describing all n steps is linear in n: the graph is walked once per pass (not once per
+    step), counted in walks and in reads of ``Value.inputs``, not in seconds."""
     reads = [0]
     inputs = Value.inputs
 
@@ -1085,17 +1091,7 @@ def test_describing_every_step_builds_the_scene_once_and_reads_each_node_a_few_t
     assert per_step[600] <= per_step[300] * 1.05 and per_step[600] < 20, per_step
 
 
-def test_save_backward_html_walks_the_graph_once(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    walks = [0]
-    walk = viz.scene._drawing_order
-
-    def counted_walk(root: Value) -> list[Value]:
-        walks[0] += 1
-        return walk(root)
-
-    monkeypatch.setattr(viz.scene, "_drawing_order", counted_walk)
+def test_save_backward_html_walks_the_graph_once(walks: list[int], tmp_path: Path) -> None:
     *_, L = readme_expression()
     save_backward_html(L, tmp_path / "p.html")
     assert walks[0] == 1

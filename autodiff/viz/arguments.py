@@ -5,8 +5,8 @@ message that names the function, the argument and the value, and says what to pa
 ``_check_root``, ``_check_rankdir``, ``_check_max_nodes``, ``_check_flag``, ``_check_title``,
 and ``_check_picture_options`` for the three options every picture takes. ``_formatter`` turns a
 ``number_format`` (a format spec such as ``".4g"``, or a function) into one function from a
-float to text, which never writes a negative zero. ``_shown`` writes any value for a message,
-shortened, even an int too long for ``repr``.
+float to text, which never writes a negative zero. Values appear in messages as the engine's
+errors write them (``shown``: short, and an int too long to print as its number of digits).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numbers
 import re
 from collections.abc import Callable
 
-from ..value import Value
+from ..value import Value, shown
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 """Directions a graph can flow: left to right, top to bottom, and their reverses."""
@@ -31,26 +31,13 @@ _SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[,_]?(?:\.(?P<precis
 """The parts of a format spec (Python's format-spec mini-language) that can make text long."""
 
 
-def _shown(value: object, limit: int = 80) -> str:
-    """``repr(value)`` for a message, at most ``limit`` characters; an int too long to print
-    (past Python's limit on int-to-text conversion) as its number of digits."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
-        digits = int(value.bit_length() * 0.30103) + 1
-        return f"{'-' if value < 0 else ''}an int of about {digits} digits"
-    try:
-        text = repr(value)
-    except Exception:  # a repr that fails must not hide the error being reported
-        text = f"<{type(value).__name__} object>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _check_root(root: object, caller: str) -> Value:
     if isinstance(root, Value):
         return root
     hint = ""
     if isinstance(root, (list, tuple)) and root and isinstance(root[0], Value):
         hint = " (a layer or MLP returns a list: pass one of its outputs, such as out[0])"
-    raise TypeError(f"{caller}() needs a Value as root, got {type(root).__name__}: {_shown(root)}{hint}")
+    raise TypeError(f"{caller}() needs a Value as root, got {type(root).__name__}: {shown(root)}{hint}")
 
 
 def _no_negative_zero(text: str) -> str:
@@ -80,7 +67,7 @@ def _formatter(number_format: object, caller: str) -> Callable[[float], str]:
     if not isinstance(number_format, str):
         raise TypeError(
             f"{caller}() number_format must be a format spec such as '.4g' or a function, "
-            f"got {type(number_format).__name__}: {_shown(number_format)}"
+            f"got {type(number_format).__name__}: {shown(number_format)}"
         )
     parts = _SPEC.fullmatch(number_format)
     too_long = parts is not None and any(
@@ -88,14 +75,14 @@ def _formatter(number_format: object, caller: str) -> Callable[[float], str]:
     )
     if too_long:
         raise ValueError(
-            f"{caller}() number_format {_shown(number_format)} asks for a field or precision "
+            f"{caller}() number_format {shown(number_format)} asks for a field or precision "
             f"over {_LONGEST_FIELD} characters; try '.4g' or '.3f'"
         )
     try:
         format(1.5, number_format)
     except (ValueError, TypeError) as error:
         raise ValueError(
-            f"{caller}() number_format {_shown(number_format)} is not a format spec for floats "
+            f"{caller}() number_format {shown(number_format)} is not a format spec for floats "
             f"({error}); try '.4g' or '.3f'"
         ) from None
     spec = number_format
@@ -107,7 +94,7 @@ def _check_rankdir(rankdir: object, caller: str) -> str:
         return rankdir.upper()
     error = ValueError if isinstance(rankdir, str) else TypeError
     raise error(
-        f"{caller}() got an unknown rankdir {_shown(rankdir)}: use 'LR' (left to right) or 'TB' "
+        f"{caller}() got an unknown rankdir {shown(rankdir)}: use 'LR' (left to right) or 'TB' "
         f"(top to bottom), or 'RL' or 'BT'"
     )
 
@@ -116,10 +103,10 @@ def _check_max_nodes(max_nodes: object, caller: str) -> int:
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, numbers.Integral):
         raise TypeError(
             f"{caller}() max_nodes must be a whole number, got {type(max_nodes).__name__}: "
-            f"{_shown(max_nodes)}"
+            f"{shown(max_nodes)}"
         )
     if max_nodes < 1:
-        raise ValueError(f"{caller}() max_nodes must be at least 1, got {_shown(max_nodes)}")
+        raise ValueError(f"{caller}() max_nodes must be at least 1, got {shown(max_nodes)}")
     return int(max_nodes)
 
 
@@ -130,13 +117,13 @@ def _check_flag(value: object, name: str, caller: str) -> bool:
     kind = type(value)
     if kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
         return bool(value)
-    raise TypeError(f"{caller}() {name} must be True or False, got {kind.__name__}: {_shown(value)}")
+    raise TypeError(f"{caller}() {name} must be True or False, got {kind.__name__}: {shown(value)}")
 
 
 def _check_title(title: object, caller: str) -> str | None:
     if title is None or isinstance(title, str):
         return title
-    raise TypeError(f"{caller}() title must be a str or None, got {type(title).__name__}: {_shown(title)}")
+    raise TypeError(f"{caller}() title must be a str or None, got {type(title).__name__}: {shown(title)}")
 
 
 def _check_picture_options(

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from .arguments import _shown
+from ..value import shown
 
 
 def _check_path(path: object, caller: str) -> Path:
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{caller}() needs a file path, got {type(path).__name__}: {_shown(path)}")
+        raise TypeError(f"{caller}() needs a file path, got {type(path).__name__}: {shown(path)}")
     if not os.fspath(path):
         raise ValueError(f"{caller}() needs a file path, got an empty one")
     target = Path(path)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from ..value import Value
-from .arguments import _shown
+from ..value import Value, shown
 
 GroupPath = str | Sequence[str] | None
 Grouping = Callable[[Value], GroupPath] | Literal["labels"] | None
@@ -27,7 +26,7 @@ def group_by_label(node: Value) -> tuple[str, ...] | None:
     group=group_by_label)`` (or ``group="labels"``) draws a network by layer and neuron.
     """
     if not isinstance(node, Value):
-        raise TypeError(f"group_by_label() needs a Value, got {type(node).__name__}: {_shown(node)}")
+        raise TypeError(f"group_by_label() needs a Value, got {type(node).__name__}: {shown(node)}")
     label = node.label
     if not label or "." not in label:
         return None
@@ -50,7 +49,7 @@ def _group_paths(
     if grouping == "labels":
         grouping = group_by_label
     elif not callable(grouping):
-        raise TypeError(f"{caller}() group must be a function, 'labels' or None, got {_shown(grouping)}")
+        raise TypeError(f"{caller}() group must be a function, 'labels' or None, got {shown(grouping)}")
     paths: dict[Value, tuple[str, ...]] = {}
     for node in reversed(order):  # consumers before the nodes they use
         given = grouping(node)
@@ -69,7 +68,7 @@ def _group_paths(
         else:
             raise TypeError(
                 f"{caller}(): group() must return a cluster name, a sequence of names or None, "
-                f"got {_shown(given)} for {_shown(node)}"
+                f"got {shown(given)} for {shown(node)}"
             )
         paths[node] = path
     return paths

@@ -15,8 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..value import Value
-from .arguments import NumberFormat, _check_picture_options, _check_root, _check_title, _shown
+from ..value import Value, shown
+from .arguments import NumberFormat, _check_picture_options, _check_root, _check_title
 from .files import _check_path, atomic_write
 from .grouping import Grouping
 from .renderers import Renderer, find_renderer
@@ -226,7 +226,7 @@ def save_backward_html(
                                                    max_nodes, caller)
     heading = _check_title(title, caller)
     if renderer is not None and not isinstance(renderer, Renderer):
-        raise TypeError(f"{caller}() renderer must be an autodiff.viz.Renderer, got {_shown(renderer)}")
+        raise TypeError(f"{caller}() renderer must be an autodiff.viz.Renderer, got {shown(renderer)}")
     run = _start(node, 1.0, limit, caller, [
         "draw a smaller part of it (the graph of one neuron's output, say)",
         "or raise max_nodes (every frame is rendered: a page of a few hundred nodes takes minutes)",

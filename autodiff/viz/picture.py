@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .arguments import _shown
+from ..value import shown
 from .files import _check_path, atomic_write
 from .renderers import Renderer, RendererNotFoundError, _check_format, find_renderer
 
@@ -51,13 +51,13 @@ def _check_dpi(dpi: object) -> float | None:
         return None
     if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real):
         raise TypeError(f"render() dpi must be a number of dots per inch, got {type(dpi).__name__}: "
-                        f"{_shown(dpi)}")
+                        f"{shown(dpi)}")
     try:
         value = float(dpi)
     except OverflowError:
         value = math.inf
     if not 1 <= value <= _MOST_DPI:
-        raise ValueError(f"render() dpi must be between 1 and {_MOST_DPI}, got {_shown(dpi)}")
+        raise ValueError(f"render() dpi must be between 1 and {_MOST_DPI}, got {shown(dpi)}")
     return value
 
 
@@ -109,15 +109,15 @@ def _picture_class() -> type[Any]:
             if encoding is not None:
                 if not isinstance(encoding, str):
                     raise TypeError(f"pipe() encoding must be None or the name of a text encoding, "
-                                    f"got {type(encoding).__name__}: {_shown(encoding)}")
+                                    f"got {type(encoding).__name__}: {shown(encoding)}")
                 try:
                     codecs.lookup(encoding)
                 except LookupError:
                     raise ValueError(f"pipe() encoding must name a text encoding such as "
-                                     f"'utf-8', got {_shown(encoding)}") from None
+                                     f"'utf-8', got {shown(encoding)}") from None
             if renderer is not None and not isinstance(renderer, Renderer):
                 raise TypeError(f"pipe() renderer must be an autodiff.viz.Renderer, got "
-                                f"{_shown(renderer)}")
+                                f"{shown(renderer)}")
             data = (renderer or find_renderer(kind)).render(self.source, kind, dpi=_check_dpi(dpi))
             return data.decode(encoding) if encoding else data
 

@@ -20,7 +20,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from .arguments import _shown
+from ..value import shown
 
 ENV_VAR = "CHAINGRAD_DOT"
 """The environment variable that names a dot program to use before any other."""
@@ -42,10 +42,10 @@ def _check_format(format: object, caller: str) -> str:
     """``format`` as the lower-case name of an output format (``svg``, ``png``, ``pdf``)."""
     if not isinstance(format, str):
         raise TypeError(f"{caller}() format must be a name such as 'svg', 'png' or 'pdf', got "
-                        f"{type(format).__name__}: {_shown(format)}")
+                        f"{type(format).__name__}: {shown(format)}")
     if not format.isalnum() or not format.isascii():
         raise ValueError(f"{caller}() format must be a name such as 'svg', 'png' or 'pdf', got "
-                         f"{_shown(format)}")
+                         f"{shown(format)}")
     return format.lower()
 
 
@@ -70,7 +70,7 @@ class Renderer:
         format = _check_format(format, "Renderer.render")
         if dpi is not None and (isinstance(dpi, bool) or not isinstance(dpi, numbers.Real)
                                 or not 0 < dpi < 1e6):
-            raise ValueError(f"Renderer.render() dpi must be a positive number, got {_shown(dpi)}")
+            raise ValueError(f"Renderer.render() dpi must be a positive number, got {shown(dpi)}")
         if not self.formats:
             raise RendererNotFoundError(
                 f"{self.name} ({self.path}) does not answer like a dot program: asked for its "

@@ -10,13 +10,11 @@ itself as a frame (``draw``); the steps of one pass share one scene and one layo
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..value import Value
+from ..value import DomainError, Value, _constant, shown
 from .arguments import (
     NumberFormat,
     _check_flag,
@@ -24,7 +22,6 @@ from .arguments import (
     _check_picture_options,
     _check_root,
     _formatter,
-    _shown,
 )
 from .captions import _describe, _frame_alt
 from .drawing import _build, _StepView
@@ -141,15 +138,16 @@ class BackwardStep:
 
 
 def _check_grad(grad: object, caller: str) -> float:
-    if isinstance(grad, bool) or not isinstance(grad, numbers.Real):
-        raise TypeError(f"{caller}() grad must be a number, got {type(grad).__name__}: {_shown(grad)}")
+    """The seed ``grad`` as a float, taken as ``backward()`` takes it (any real number a float
+    holds), except a bool, surely a mistake here."""
     try:
-        seed = float(grad)
-    except OverflowError:
-        seed = math.inf
-    if not math.isfinite(seed):
-        raise ValueError(f"{caller}() grad must be a finite number a float can hold, got {_shown(grad)}")
-    return seed
+        seed = None if isinstance(grad, bool) else _constant(grad, caller)
+    except DomainError:
+        raise ValueError(f"{caller}() grad must be a finite number a float can hold, got "
+                         f"{shown(grad)}") from None
+    if seed is None:
+        raise TypeError(f"{caller}() grad must be a number, got {type(grad).__name__}: {shown(grad)}")
+    return float(seed)
 
 
 def _start(root: object, grad: object, max_nodes: object, caller: str, hints: list[str]) -> _Run:
