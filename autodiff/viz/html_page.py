@@ -34,14 +34,15 @@ _PAGE = """<!DOCTYPE html>
   body { font-family: Helvetica, Arial, sans-serif; color: #111827; margin: 1.2rem; }
   h1 { font-size: 1.25rem; margin: 0 0 .3rem; }
   .hint { color: #6b7280; margin: 0 0 .8rem; font-size: .9rem; }
+  #top { position: sticky; top: 0; background: white; padding: .3rem 0 .1rem; z-index: 1; }
   .controls { display: flex; flex-wrap: wrap; gap: .6rem; align-items: center;
-              margin-bottom: .6rem; position: sticky; top: 0; background: white;
-              padding: .3rem 0; z-index: 1; }
+              margin-bottom: .6rem; }
   .controls input[type=range] { flex: 1; min-width: 8rem; max-width: 36rem; }
   button { font-size: 1rem; padding: .25rem .8rem; }
   #counter { min-width: 8rem; font-variant-numeric: tabular-nums; }
   #caption { white-space: pre-wrap; background: #f9fafb; border: 1px solid #e5e7eb;
-             border-radius: 6px; padding: .5rem .7rem; margin: 0 0 .6rem; font-size: .95rem; }
+             border-radius: 6px; padding: .5rem .7rem; margin: 0 0 .5rem; font-size: .95rem;
+             max-height: 30vh; overflow-y: auto; }
   #picture { border: 1px solid #e5e7eb; border-radius: 6px; padding: .4rem; overflow-x: auto; }
   #stage { margin: 0 auto 0 0; max-width: 100%; }
   #picture.natural #stage { max-width: none; }
@@ -58,6 +59,7 @@ _PAGE = """<!DOCTYPE html>
 <p class="hint">Each step takes one node, in the order backward() visits them, and adds
 upstream gradient × local derivative to each of its inputs. Use the buttons, the slider or the
 arrow keys. The picture fits the width of the page; "Actual size" shows it as drawn.</p>
+<div id="top">
 <div class="controls">
   <button id="prev" type="button">&#9664; Previous</button>
   <input id="step" type="range" min="0" max="__LAST__" value="0" aria-label="step">
@@ -66,6 +68,7 @@ arrow keys. The picture fits the width of the page; "Actual size" shows it as dr
   <button id="zoom" type="button" aria-pressed="false">Actual size</button>
 </div>
 <p id="caption" aria-live="polite"></p>
+</div>
 <div id="picture"><div id="stage"><img id="frame" alt=""></div></div>
 <table id="grads">
   <thead><tr><th>node</th><th>kind</th><th class="num">data</th><th class="num">grad</th></tr></thead>
@@ -123,7 +126,7 @@ function show(k) {
   });
 }
 // keep the node being processed in view: scroll the picture (at its actual size) or the page
-// when the node is outside the middle
+// when the node is outside the middle of what shows below the controls and the caption
 function reveal() {
   const focus = frames[current].focus;
   if (!focus) { return; }
@@ -133,8 +136,10 @@ function reveal() {
   }
   const shown = img.getBoundingClientRect();
   const y = shown.top + focus[1] * shown.height;
-  if (y < 0.2 * window.innerHeight || y > 0.85 * window.innerHeight) {
-    window.scrollBy(0, y - window.innerHeight / 2);
+  const top = document.getElementById("top").getBoundingClientRect().bottom;
+  const room = window.innerHeight - top;
+  if (y < top + 0.15 * room || y > top + 0.85 * room) {
+    window.scrollBy(0, y - (top + room / 2));
   }
 }
 img.addEventListener("load", reveal);
