@@ -40,11 +40,13 @@ def _check_root(root: object, caller: str) -> Value:
     raise TypeError(f"{caller}() needs a Value as root, got {type(root).__name__}: {shown(root)}{hint}")
 
 
-def _no_negative_zero(text: str) -> str:
-    """``text`` without the sign of a zero: "-0", "-0.000" and "-0e+00" become "0", "0.000" and
-    "0e+00" (a tiny negative number rounded to zero, or -0.0 itself)."""
-    if text.startswith("-") and not any(c in "123456789" for c in text.split("e")[0]):
-        return text[1:]
+def _format(x: float, spec: str) -> str:
+    """``format(x, spec)``, but a number that prints as a zero prints as 0.0 does: never "-0",
+    "-0.000" or "-0e+00" (for -0.0 itself, or a tiny negative number rounded to zero)."""
+    text = format(x, spec)
+    mantissa = text.split("e")[0].split("E")[0]
+    if "-" in text and not any(digit in mantissa for digit in "123456789"):
+        return format(0.0, spec)
     return text
 
 
@@ -86,7 +88,7 @@ def _formatter(number_format: object, caller: str) -> Callable[[float], str]:
             f"({error}); try '.4g' or '.3f'"
         ) from None
     spec = number_format
-    return lambda x: _no_negative_zero(format(x, spec))
+    return lambda x: _format(x, spec)
 
 
 def _check_rankdir(rankdir: object, caller: str) -> str:
