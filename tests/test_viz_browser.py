@@ -255,7 +255,7 @@ def test_jupyter_pictures_fit_a_notebook_cell_as_nbconvert_exports_them(
     from autodiff import backward_steps, draw_graph
 
     model = MLP(2, [3, 3, 1], activation="tanh", seed=0)
-    score = model([Value(1.0, label="x1"), Value(0.0, label="x2")])[0]
+    score = model([Value(1.0, label="x1"), Value(0.0, label="x2")])
     C = book_network()
     steps = list(backward_steps(C))
     pictures = [draw_graph(score, group="labels", show_grad=False), draw_graph(C),
