@@ -41,7 +41,12 @@ EXPECTED = {
 CAPTION = "**Figure"  # a picture's caption: the markdown cell right after it starts with this
 PICTURES = ("image/png", "image/jpeg", "image/svg+xml")
 CELL_TIMEOUT = 120  # seconds, per cell
-NOTEBOOK_BUDGET = 60  # seconds, per notebook: the course's promise of a quick run
+# Seconds of processor time in the kernel, per notebook: the course's promise of a quick run. That
+# time is the notebook's work, whatever else the machine is doing: on an idle machine a run takes about
+# as long on the clock, on a busy one two or three times longer. The clock would make the budget a
+# measure of the machine's load; the work is what a notebook controls.
+NOTEBOOK_BUDGET = 60
+KERNEL_TIME = "print(sum(__import__('os').times()[:4]))"  # user + system, its own and its children's
 
 
 def _name(path: Path) -> str:
@@ -168,10 +173,17 @@ def test_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
         allow_errors=False,
         resources={"metadata": {"path": str(tmp_path)}},  # the kernel's working folder
     )
+    timer = nbformat.v4.new_code_cell(KERNEL_TIME)  # run last, in the same kernel, then taken out
+    notebook.cells.append(timer)
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError, with the cell and its traceback, on any error
     elapsed = time.perf_counter() - start
-    assert elapsed < NOTEBOOK_BUDGET, f"{_name(path)} took {elapsed:.0f} s (budget {NOTEBOOK_BUDGET} s)"
+    notebook.cells.remove(timer)
+    work = float(timer.outputs[0]["text"])
+    assert work < NOTEBOOK_BUDGET, (
+        f"{_name(path)} took {work:.0f} s of processor time in its kernel (budget {NOTEBOOK_BUDGET} s; "
+        f"{elapsed:.0f} s on the clock)"
+    )
     uncaptioned = _uncaptioned(notebook.cells)
     assert not uncaptioned, (
         f"{_name(path)}: code cells {uncaptioned} show pictures but the cell after each is not a "
