@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .grad_mode import _recording
-from .rules import CODE_NAMES, DOT, RULES, Code, Rule
+from .rules import CODE_NAMES, DOT, POW, RULES, Code, Rule
 from .value import (
     Constant,
     Value,
@@ -175,15 +175,17 @@ _GENERATED = re.compile(r"d*v\d+\Z")
 
 
 def _names(order: list[Value]) -> dict[Value, str]:
-    """A variable name for every node: its label where the label is a Python identifier that no
-    other node carries (``w1``, ``z``), else ``v`` and a number counted along the order (``v12``)."""
+    """A variable name for every node: its label where no other node carries it, made a Python
+    name by writing ``_`` for what a name cannot hold (``w1``, ``z``, ``L0_N3_w1`` for nn's
+    ``L0.N3.w1``), else ``v`` and a number counted along the order (``v12``)."""
+    wanted = {node: re.sub(r"\W", "_", node.label) if node.label else None for node in order}
     counts: dict[str | None, int] = {}
-    for node in order:
-        counts[node.label] = counts.get(node.label, 0) + 1
+    for name in wanted.values():
+        counts[name] = counts.get(name, 0) + 1
     names: dict[Value, str] = {}
     numbered = 0
     for node in order:
-        label = node.label
+        label = wanted[node]
         if (label is not None and counts[label] == 1 and _IDENTIFIER.match(label) is not None
                 and label not in _RESERVED and not _GENERATED.match(label)):
             names[node] = label
@@ -282,6 +284,7 @@ class _Writer:
     constants: dict[int, str] = field(default_factory=dict)
     functions: dict[int, str] = field(default_factory=dict)
     texts: dict[Value, _Text] = field(default_factory=dict)
+    inlined_rules: dict[Value, list[str]] = field(default_factory=dict)
     templates: dict[int, _Templates | None] = field(default_factory=dict)
 
     def templates_of(self, rule: Rule) -> _Templates | None:
@@ -320,10 +323,13 @@ class _Writer:
                     values = ", ".join(self.names[v] for v in x.values)
                     lines.append(f"    {name} = {call}([{values}])  # a constant: no gradient flows back")
             terms = self.formula(node)
+            rules = [*(name for x in self.inputs[node] if x in self.inlined_rules
+                       for name in self.inlined_rules[x]), rule.name]
             if node in inlined and len(terms) == 1 and terms[0].size <= TERMS_PER_LINE:
                 self.texts[node] = terms[0]
+                self.inlined_rules[node] = rules
                 continue
-            lines += _assign(self.names[node], [term.text for term in terms], rule.name)
+            lines += _assign(self.names[node], [term.text for term in terms], _said(rules))
             if rule.name not in _SAFE or RULES.get(rule.name) is not rule:
                 checked.append(self.names[node])
         return lines + _checks(checked, "every number so far is finite (else the interpreter says why)")
@@ -447,7 +453,7 @@ class _Writer:
         lines += _checks(grads, "every gradient is finite (else the interpreter says where)")
         if grads:
             lines.append("    # the leaves keep their gradients (added to what they held), all at once")
-            lines.append(f"    _set_grads(wrt, ({', '.join(grads)},))")
+            lines.append(f"    _set_grads(wrt, ({', '.join(grads)}{',' if len(grads) == 1 else ''}))")
         return lines
 
     def send(self, node: Value, shares: dict[Value, list[str]], senders: dict[Value, list[str]],
@@ -472,6 +478,8 @@ class _Writer:
         operands = [self.text(x).text for x in inputs]
         operands.append(self.names[node])
         templates = self.templates_of(rule)
+        if rule is POW and templates is not None:
+            templates = _pow_templates(inputs, templates)
         for i, x in enumerate(inputs):
             if type(x) is not Value or x not in leading:
                 continue
@@ -502,6 +510,20 @@ class _Templates(NamedTuple):
     partials: tuple[str, ...]
     reads: tuple[frozenset[str], ...]
     kinds: tuple[str, ...]
+
+
+def _pow_templates(inputs: tuple[Any, ...], templates: _Templates) -> _Templates:
+    """pow's partials with a number for the exponent or the base worked out where that changes
+    no float operation: ``x ** 2`` sends ``2 * x ** 1`` (``y * x ** (y - 1)`` with y = 2; the
+    branch for y = 0 cannot be taken), and ``2 ** y`` sends ``out * 0.693...`` (``out * ln 2``,
+    the logarithm of a number computed once)."""
+    x, y = inputs
+    d_dx, d_dy = templates.partials
+    if type(x) is not Value and x > 0:
+        d_dy = "{2} * " + _literal(math.log(x))
+    if type(y) is not Value and y != 0:
+        d_dx = f"{_literal(y)} * {{0}} ** {_literal(y - 1)}"
+    return templates._replace(partials=(d_dx, d_dy), kinds=("expression", "expression"))
 
 
 def _templates(rule: Rule) -> _Templates | None:

@@ -74,3 +74,27 @@ def tracing() -> Iterator[None]:
     finally:
         _recording.reset(recording)
         _transform_depth.reset(depth)
+
+
+_recording_program: ContextVar[bool] = ContextVar("autodiff_recording_program", default=False)
+"""True while a graph is recorded for a program that will replay it on other numbers."""
+
+
+def is_recording_program() -> bool:
+    """True inside ``recording_program()``: comparing a Value's number is then an error."""
+    return _recording_program.get()
+
+
+@contextmanager
+def recording_program() -> Iterator[None]:
+    """Mark the recording of a graph that a compiled program will replay on other numbers (as
+    ``fit(compile=True)`` records a batch): as ``tracing()``, and comparing a Value's number
+    (``if x > 0:``, ``bool(x)``, ``max(a, b)``) raises TypeError, since the branch taken now
+    would be taken for every batch. (A rule's own branches, relu's or abs's, are fine: they are
+    part of the rule and run again each time.)"""
+    token = _recording_program.set(True)
+    try:
+        with tracing():
+            yield
+    finally:
+        _recording_program.reset(token)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, final
 
 from . import rules
-from .grad_mode import _recording, is_tracing
+from .grad_mode import _recording, is_recording_program, is_tracing
 from .rules import Rule
 
 Number = int | float
@@ -266,7 +266,18 @@ def _binary_method(rule: Rule, reflected: bool = False) -> Callable[[Value, Any]
 _leaky_relu = _binary_method(rules.LEAKY_RELU)
 
 
+def _frozen_branch(what: str) -> TypeError:
+    return TypeError(
+        f"{what} of a Value while a graph is recorded for a compiled program (fit(compile=True)): "
+        "the branch it takes now would be taken for every batch, whatever its numbers. Write the "
+        "model with operations that branch inside their rules (relu, abs, leaky_relu), or train "
+        "with compile=False"
+    )
+
+
 def _compare(self: Value, other: object, test: Callable[[float, float], bool]) -> bool:
+    if is_recording_program():
+        raise _frozen_branch("comparing the number")
     if isinstance(other, Value):
         return test(self.data, other.data)
     if isinstance(other, numbers.Real):
@@ -361,7 +372,10 @@ class Value:
         return self.data
 
     def __bool__(self) -> bool:
-        """The truth of the number, as PyTorch's: False only at 0 (``if v:`` tests v.data)."""
+        """The truth of the number, as PyTorch's: False only at 0 (``if v:`` tests v.data); an
+        error while a graph is recorded for a compiled program (``grad_mode.recording_program``)."""
+        if is_recording_program():
+            raise _frozen_branch("bool()")
         return self.data != 0.0
 
     def __format__(self, spec: str) -> str:

@@ -8,8 +8,9 @@ program, which adds the loss's gradient into the parameters' ``.grad`` bit for b
 ``backward()`` would. Evaluation runs a compiled forward pass of one input at a time.
 
 What is frozen is what any trace freezes: which operations ran. A model or a loss of your own
-must therefore compute the same operations for every batch, whatever its numbers (no ``if``
-on an input's value, no ``float(x)``, which raises while recording). The losses of
+must therefore compute the same operations for every batch, whatever its numbers: ``float(x)``,
+``if x > 0:`` and the like raise TypeError while recording (``grad_mode.recording_program``),
+while the branches inside rules (relu, abs) run again every time. The losses of
 ``nn.losses`` are written that way for targets given as Values (cross-entropy's class indexes
 become one-hot vectors), and give the same numbers as with plain targets, so a run with
 ``compile=True`` records the same History as with ``compile=False``. From probabilities
@@ -24,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from autodiff import Program, Value, compile, no_grad, topological_order
-from autodiff.grad_mode import tracing
+from autodiff.grad_mode import recording_program
 from autodiff.value import shown
 
 from .losses import LossFunction, cross_entropy
@@ -64,7 +65,7 @@ class CompiledTraining:
     def record(self, xs: Sequence[Sequence[Any]], ys: Sequence[Any]) -> tuple[list[list[Value]], Any, Program]:  # noqa: E501
         """The graph of one batch of this size, on placeholders holding this batch's numbers."""
         inputs = [[Value(float(v), f"x{i}_{j}") for j, v in enumerate(x)] for i, x in enumerate(xs)]
-        with tracing():  # record even under no_grad; float() of a placeholder would freeze its number
+        with recording_program():  # float(x) or `if x > 0` would freeze this batch's numbers: refused
             predictions = [self.model(x) for x in inputs]
             targets = targets_as_values(self.loss_fn, ys, predictions)
             loss = self.loss_fn(predictions, targets)
@@ -111,7 +112,7 @@ class CompiledTraining:
         """The forward pass of ``len(xs)`` inputs on placeholders, compiled: the program's
         outputs are every input's outputs, one after the other."""
         inputs = [[Value(float(v), f"x{i}_{j}") for j, v in enumerate(x)] for i, x in enumerate(xs)]
-        with tracing():
+        with recording_program():
             outs = [self.model(x) for x in inputs]
         flat: list[Any] = []
         shapes = [_flatten(out, flat) for out in outs]

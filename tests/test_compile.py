@@ -56,7 +56,7 @@ def test_the_book_example_runs_and_reads_like_the_hand_derivation() -> None:
     source = program.source
     assert len(source.splitlines()) <= 30
     assert "w1 = inputs[0].data" in source and "w2 = inputs[1].data" in source
-    assert "    z = 2.0 * w1 + 1.0  # add\n    L = z * w2 + 0.5  # add\n" in source
+    assert "    z = 2.0 * w1 + 1.0  # mul, add\n    L = z * w2 + 0.5  # mul, add\n" in source
     assert "    dL = grad  # the seed\n    dz = dL * w2  # mul\n" in source  # dL/dz = w2
     assert "dw1 = inputs[0].grad + dz * 2.0  # mul" in source  # dL/dw1 = dL/dz * x
     assert "dw2 = inputs[1].grad + dL * z  # mul" in source  # dL/dw2 = z

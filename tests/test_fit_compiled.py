@@ -165,3 +165,21 @@ def test_saturated_probabilities_say_to_use_logits() -> None:
     with pytest.raises(DomainError, match=r"from_logits=True"):
         fit(model, ([[1.0]], [1.0]), "binary_cross_entropy", SGD(model.parameters(), lr=0.1), epochs=1,
             compile=True, progress=False)
+
+
+def test_a_model_that_branches_on_its_numbers_is_refused_while_recording() -> None:
+    """``if x > 0`` would take the first batch's branch for every batch: refused, with what to do."""
+    model = MLP(2, [3, 1], seed=0)
+
+    def branching(x: list[Any]) -> Any:
+        out = model(x)
+        return out if out > 0 else -out
+
+    X, c = make_moons(20, seed=0)
+    with pytest.raises(TypeError, match=r"comparing the number of a Value while a graph is recorded"):
+        fit(branching, (X, c), "mse", SGD(model.parameters(), lr=0.1), epochs=1, compile=True,
+            progress=False)
+    fit(branching, (X, c), "mse", SGD(model.parameters(), lr=0.1), epochs=1, progress=False)
+    relu_model = MLP(2, [3, 1], seed=0, output_activation="relu")  # a rule's own branch is fine
+    fit(relu_model, (X, c), "mse", SGD(relu_model.parameters(), lr=0.1), epochs=1, compile=True,
+        progress=False)
