@@ -17,6 +17,8 @@ from .losses import LOSSES, binary_cross_entropy, cross_entropy, hinge, l2, mse,
 from .module import ACTIVATIONS, MLP, IncompatibleKeys, Layer, Module, Neuron
 from .optim import SGD, Adam, AdamW, Optimizer, RMSprop, linear_decay, step_decay
 from .plot import plot_decision_boundary, plot_history
+from .preprocessing import Standardized, one_hot, standardize
+from .real_data import load_breast_cancer, load_digits, load_iris
 from .train import History, binary_accuracy, categorical_accuracy, fit
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "Neuron",
     "Optimizer",
     "RMSprop",
+    "Standardized",
     "batches",
     "binary_accuracy",
     "binary_cross_entropy",
@@ -44,6 +47,9 @@ __all__ = [
     "l2",
     "linear_decay",
     "load",
+    "load_breast_cancer",
+    "load_digits",
+    "load_iris",
     "make_blobs",
     "make_circles",
     "make_moons",
@@ -51,10 +57,12 @@ __all__ = [
     "make_spirals",
     "make_xor",
     "mse",
+    "one_hot",
     "plot_decision_boundary",
     "plot_history",
     "save",
     "softmax",
+    "standardize",
     "step_decay",
     "to_torch",
     "train_test_split",
