@@ -399,7 +399,10 @@ def topological_order(*roots: Value) -> list[Value]:
 
 def _count_consumers(root: Value) -> None:
     """First sweep of ``backward()``: set ``_pending`` of every operation node below ``root`` to
-    the number of its consumers in this graph, and its ``grad`` to 0 (recomputed, never doubled).
+    the number of its consumers in this graph, and its ``grad`` to -0.0 (recomputed, never
+    doubled). -0.0 rather than 0.0 because it is the float that adds nothing to any other, so a
+    node's first contribution arrives exactly, the sign of a zero included, as in a program that
+    writes ``dz = g * w`` (``autodiff.compile``).
 
     Leaves are not visited: they have no inputs to pass a gradient to, and their ``grad``
     accumulates across calls. (The sweeps are ``for`` loops over lists that grow as they go, a
@@ -409,7 +412,7 @@ def _count_consumers(root: Value) -> None:
     root._pending = 1
     found = [root]
     for node in found:
-        node.grad = 0.0
+        node.grad = -0.0
         a = node._a
         if type(a) is tuple:  # a rule over vectors: count every element
             for v in (*a, *node._b):

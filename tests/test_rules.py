@@ -464,3 +464,103 @@ def test_matvec_names_the_bad_row() -> None:
         matvec([1.0], [1.0])
     with pytest.raises(TypeError, match=r"matvec\(\) weights must be Values or numbers, got NoneType"):
         matvec([[None]], [Value(1.0)])
+
+
+# --- the rules' code text: the same float operations as their functions ----------------------
+
+
+def _same_bits(a: float, b: float) -> bool:
+    """Equal as IEEE doubles, down to the sign of zero."""
+    import struct
+
+    return struct.pack("<d", a) == struct.pack("<d", b)
+
+
+def _evaluate(text: str, **names: float) -> float:
+    from autodiff.rules import CODE_NAMES
+
+    result: float = eval(text, dict(CODE_NAMES), names)
+    return result
+
+
+def _code_points(name: str) -> list[tuple[float, ...]]:
+    """Points inside the rule's domain: the rule's table rows, a few kinks and random points."""
+    import random
+
+    rng = random.Random(name)
+    if name in UNARY:
+        points = [(x,) for x in (*UNARY[name].points, *UNARY[name].singular)]
+        points += [(rng.uniform(-20, 20),) for _ in range(40)]
+        if name in ("log", "sqrt"):
+            points = [(abs(x) or 1e-300,) for (x,) in points]
+        return points
+    if name == "dot":
+        return [(rng.uniform(-5, 5), rng.uniform(-5, 5)) for _ in range(40)] + [(0.0, -0.0), (-0.0, 2.0)]
+    points = [*BINARY[name].points, *(NEGATIVE_BASE_POWERS if name == "pow" else ())]
+    pairs = [(rng.uniform(-20, 20), rng.uniform(-20, 20)) for _ in range(40)]
+    if name == "pow":
+        pairs = [(abs(x), y / 4) for x, y in pairs] + [(rng.uniform(-3, 3), float(rng.randint(-3, 3)))
+                                                      for _ in range(20)]
+    if name == "div":
+        pairs = [(x, y or 1.0) for x, y in pairs]
+    return [*points, *pairs, (0.0, 0.0) if name not in ("div",) else (0.0, 1.0)]
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_code_text_does_the_float_operations_of_the_functions(name: str) -> None:
+    """Every built-in rule's ``code`` evaluates, bit for bit, to its ``forward`` and ``partials``
+    on the same floats (the promise compiled programs are built on), wherever the functions give
+    a number; where a function raises, the code raises too."""
+    rule = RULES[name]
+    assert rule.code is not None
+    checked = 0
+    for point in _code_points(name):
+        names = dict(zip(("x", "y"), point))
+        try:
+            out = rule.forward([point[0]], [point[1]]) if name == "dot" else rule.forward(*point)
+        except (ArithmeticError, ValueError):
+            with pytest.raises((ArithmeticError, ValueError)):
+                _evaluate(rule.code.forward, **names)
+            continue
+        code_out = _evaluate(rule.code.forward, **names)
+        assert _same_bits(code_out, out), (name, point, code_out, out)
+        for i, (partial, text) in enumerate(zip(rule.partials, rule.code.partials)):
+            args = ([point[0]], [point[1]], out) if name == "dot" else (*point, out)
+            try:
+                want = partial(*args)
+            except (ArithmeticError, ValueError):
+                with pytest.raises((ArithmeticError, ValueError)):
+                    _evaluate(text, **names, out=out)
+                continue
+            want = want[0] if name == "dot" else want
+            got = _evaluate(text, **names, out=out)
+            assert _same_bits(got, want), (name, i, point, got, want)
+            checked += 1
+    assert checked >= 20
+
+
+def test_a_rule_must_be_well_formed() -> None:
+    """A rule of one's own is checked when it is made: each field's type, one partial per input
+    (1 or 2), and functions that take the right number of arguments."""
+    from autodiff import Rule
+    from autodiff.rules import Code
+
+    def forward(x: float) -> float:
+        return 2 * x
+
+    ok = Rule("double", "2·", forward, (lambda x, out: 2.0,), "2x;  d/dx = 2")
+    assert ok.arity == 1 and ok.code is None
+    with pytest.raises(TypeError, match=r"Rule\(\) partials must be a tuple of one function per input"):
+        Rule("double", "2·", forward, (lambda x, out: 2.0,) * 3, "2x")
+    with pytest.raises(TypeError, match=r"Rule\(\) partials must be a tuple"):
+        Rule("double", "2·", forward, lambda x, out: 2.0, "2x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"Rule\(\) partials\[0\] must take 2 arguments"):
+        Rule("double", "2·", forward, (lambda x: 2.0,), "2x")
+    with pytest.raises(TypeError, match=r"Rule\(\) forward must take 1 arguments"):
+        Rule("double", "2·", lambda x, y: x, (lambda x, out: 2.0,), "2x")
+    with pytest.raises(TypeError, match=r"Rule\(\) partials\[0\] must be a function"):
+        Rule("double", "2·", forward, (2.0,), "2x")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"Rule\(\) name must be a non-empty str"):
+        Rule("", "2·", forward, (lambda x, out: 2.0,), "2x")
+    with pytest.raises(ValueError, match=r"Rule\(\) code has 2 partials for 1 inputs"):
+        Rule("double", "2·", forward, (lambda x, out: 2.0,), "2x", code=Code("2 * x", ("2.0", "0.0")))

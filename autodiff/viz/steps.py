@@ -183,7 +183,7 @@ def backward_steps(root: Value, grad: float = 1.0) -> Iterator[BackwardStep]:
                 if not isinstance(x, Value):
                     continue
                 product = upstream * local
-                total = grads[x] + product if x in grads else 0.0 + product
+                total = grads[x] + product if x in grads else product
                 grads[x] = total
                 contributions.append(Contribution(k, x, upstream, float(local), product, total))
                 if x.op is None and not math.isfinite(total):
