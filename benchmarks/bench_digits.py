@@ -111,13 +111,10 @@ def available(engine: str) -> bool:
     return "compile" in inspect.signature(fit).parameters
 
 
-def measure(engine: str, epochs: int) -> dict[str, Any] | None:
+def measure(engine: str, epochs: int) -> dict[str, Any]:
+    """One child process's result; its errors go to this terminal, and stop the run."""
     cmd = [sys.executable, __file__, "--child", engine, "--epochs", str(epochs)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
-        print(f"  {engine}: failed ({tail[:100]})", file=sys.stderr)
-        return None
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
@@ -138,9 +135,7 @@ def main() -> None:
     runs: dict[str, list[dict[str, Any]]] = {e: [] for e in ENGINES}
     for _ in range(args.rounds):
         for engine in engines:
-            result = measure(engine, args.epochs)
-            if result is not None:
-                runs[engine].append(result)
+            runs[engine].append(measure(engine, args.epochs))
     seconds = {e: statistics.median(r["seconds"] for r in runs[e]) for e in ENGINES if runs[e]}
     print(f"\n{'engine':>20} {'s / epoch':>10} {'/ sklearn':>10} {'test accuracy':>14}")
     for engine in ENGINES:
