@@ -2,9 +2,11 @@
 
 Reverse mode (``Value.backward``, ``gradients``), forward mode (``tangents``, ``jvp``), any order
 (``backward(create_graph=True)``, ``grad(grad(f))``), and derivatives as functions
-(``grad``, ``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``), checked by ``gradcheck``.
+(``grad``, ``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``), checked by ``gradcheck``; and a
+recorded graph compiled into a straight-line Python program (``compile``).
 """
 
+from .compile import GraphTooLargeToCompileError, Program, compile
 from .forward import tangents
 from .functional import (
     GradcheckError,
@@ -21,17 +23,21 @@ from .functional import (
 )
 from .grad_mode import is_grad_enabled, no_grad
 from .rules import RULES, Rule
-from .value import DomainError, Value, apply, dot, gradients, matvec, topological_order
+from .value import DomainError, Value, apply, constant, dot, gradients, matvec, topological_order
 from .viz import backward_steps, draw_graph, save_backward_html
 
 __all__ = [
     "RULES",
     "DomainError",
     "GradcheckError",
+    "GraphTooLargeToCompileError",
+    "Program",
     "Rule",
     "Value",
     "apply",
     "backward_steps",
+    "compile",
+    "constant",
     "dot",
     "draw_graph",
     "grad",

@@ -13,38 +13,21 @@ matrices are lists of rows (m x n).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from .forward import tangents
-from .grad_mode import no_grad
+from .grad_mode import is_tracing, no_grad
+from .grad_mode import tracing as _tracing
 from .value import Value, _chain_rule, gradients
 
 Mode = Literal["rev", "fwd"]
 ArgNums = int | Sequence[int]
 
 
-_depth: ContextVar[int] = ContextVar("autodiff_transform_depth", default=0)
-"""How many transforms are evaluating their function right now, in this thread or task."""
-
-
-@contextmanager
-def _tracing() -> Iterator[None]:
-    """Mark the evaluation of a transform's function: a transform called inside it must keep its
-    results as Values, since they may depend on the outer transform's inputs (through a closure
-    too), and the outer one differentiates them."""
-    token = _depth.set(_depth.get() + 1)
-    try:
-        yield
-    finally:
-        _depth.reset(token)
-
-
 def _is_nested(*groups: Sequence[Any]) -> bool:
     """True when results must stay Values: inside another transform, or given Values."""
-    return _depth.get() > 0 or any(isinstance(x, Value) for group in groups for x in group)
+    return is_tracing() or any(isinstance(x, Value) for group in groups for x in group)
 
 
 class GradcheckError(AssertionError):

@@ -1,9 +1,10 @@
-"""Whether operations record a graph: ``no_grad()`` turns recording off, per thread."""
+"""Whether operations record a graph: ``no_grad()`` turns recording off, per thread; and
+whether a function transform (``grad``, ``jacobian``, ...) is evaluating its function."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import ContextDecorator
+from collections.abc import Callable, Iterator
+from contextlib import ContextDecorator, contextmanager
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
@@ -46,3 +47,25 @@ class no_grad(ContextDecorator):  # noqa: N801 -- named like torch.no_grad, whic
         *outer, state = _saved.get()
         _saved.set(tuple(outer))
         _recording.set(state)
+
+
+_transform_depth: ContextVar[int] = ContextVar("autodiff_transform_depth", default=0)
+"""How many transforms are evaluating their function right now, in this thread or task."""
+
+
+def is_tracing() -> bool:
+    """True while a transform (``grad``, ``jacobian``, ...) evaluates its function: every Value
+    there may be differentiated, so nothing may turn one into a plain number."""
+    return _transform_depth.get() > 0
+
+
+@contextmanager
+def tracing() -> Iterator[None]:
+    """Mark the evaluation of a transform's function: a transform called inside it must keep its
+    results as Values, since they may depend on the outer transform's inputs (through a closure
+    too), and the outer one differentiates them."""
+    token = _transform_depth.set(_transform_depth.get() + 1)
+    try:
+        yield
+    finally:
+        _transform_depth.reset(token)

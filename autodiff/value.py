@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, final
 
 from . import rules
-from .grad_mode import _recording
+from .grad_mode import _recording, is_tracing
 from .rules import Rule
 
 Number = int | float
@@ -36,23 +37,91 @@ class DomainError(ArithmeticError, ValueError):
 def _constant(x: object, operation: str = "backward", node: Value | None = None) -> Number | None:
     """``x`` as a number the engine folds in as a constant, or None when it is not a real number.
 
-    Plain ints and floats pass as they are; bools, fractions and numpy scalars become floats.
-    Raises DomainError, naming the ``operation`` and the ``node``, for NaN and infinities: a
-    Value is always finite.
+    Plain floats, and ints a float holds exactly, pass as they are; bools, fractions, numpy
+    scalars and larger ints become floats. Raises DomainError, naming the ``operation`` and the
+    ``node``, for NaN, infinities and ints too large for a float: a Value is always finite.
     """
     kind = type(x)
     if kind is int:
-        return x  # type: ignore[return-value]
-    if kind is float:
+        if -_EXACT <= x <= _EXACT:  # type: ignore[operator]
+            return x  # type: ignore[return-value]
+    elif kind is float:
         number: float = x  # type: ignore[assignment]
-    elif isinstance(x, numbers.Real):
-        number = float(x)
-    else:
+        if _isfinite(number):
+            return number
+    elif kind is Constant:
+        return x  # type: ignore[return-value]
+    elif not isinstance(x, numbers.Real):
         return None
+    try:
+        number = float(x)  # type: ignore[arg-type]
+    except OverflowError:
+        number = math.inf
     if _isfinite(number):
         return number
     where = f" (node '{node.label}')" if node is not None and node.label else ""
-    raise DomainError(f"{operation}() needs finite numbers, got {x!r}{where}")
+    raise DomainError(f"{operation}() needs finite numbers a float can hold, got {shown(x)}{where}")
+
+
+_EXACT = 2**53
+"""Every int up to this size is exactly a float: folded in as it is, it computes the same."""
+
+
+class Constant(float):
+    """A number computed from the data of some Values and folded into operations as a constant
+    (see ``constant``): a float that remembers how it was made."""
+
+    __slots__ = ("function", "values")
+    function: Callable[[list[float]], float]
+    values: tuple[Value, ...]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _remade_constant, (float(self), self.function, self.values)
+
+
+def _remade_constant(
+    number: float, function: Callable[[list[float]], float], values: tuple[Value, ...]
+) -> Constant:
+    made = Constant(number)
+    made.function, made.values = function, values
+    return made
+
+
+def constant(function: Callable[[list[float]], float], values: Sequence[Value]) -> Constant:
+    """``function([v.data for v in values])`` as a constant of the graph: operations fold it in
+    like any number, and no gradient flows through it (JAX's ``stop_gradient``), but it is not
+    a frozen number. A compiled program (``autodiff.compile``) computes it again from the
+    values' current data on every run, as rebuilding the graph would.
+
+    ``m = constant(max, logits)`` is the largest logit, which a stable softmax subtracts from
+    every logit (softmax(z - m) = softmax(z)): the derivative is the same with or without it,
+    so it need not be differentiated, but it must follow the data."""
+    if not callable(function):
+        raise TypeError(f"constant() function must be callable, got {type(function).__name__}")
+    if isinstance(values, Value) or not isinstance(values, Sequence) or not values:
+        raise TypeError(f"constant() values must be a non-empty list of Values, got {shown(values)}")
+    for v in values:
+        if type(v) is not Value:
+            raise TypeError(f"constant() values must be Values, got {type(v).__name__}")
+    result = function([v.data for v in values])
+    number = _constant(result, "constant")
+    if number is None:
+        raise TypeError(f"constant() function must return a real number, got {type(result).__name__}")
+    return _remade_constant(float(number), function, tuple(values))
+
+
+def shown(x: object, limit: int = 40) -> str:
+    """``repr(x)`` short enough for an error message: an int of thousands of digits (which
+    Python refuses to write out at all) as its number of digits, anything else cut at ``limit``
+    characters."""
+    if isinstance(x, int) and not isinstance(x, bool) and abs(x) >= 10**limit:
+        n = abs(x)
+        digits = int((n.bit_length() - 1) * 0.30102999566398) + 1  # 10^(digits-1) <= n, nearly
+        while n >= 10**digits:
+            digits += 1
+        return f"{'-' if x < 0 else ''}an int of {digits} digits"
+    text = repr(x)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _SEQUENCES = (str, bytes, list, tuple)
@@ -69,12 +138,10 @@ def _unsupported(rule: Rule, value: Value, other: object, reflected: bool) -> An
 
 def _describe(rule: Rule, inputs: tuple[Any, ...]) -> str:
     """The inputs of an operation as an error shows them, with the labels of labelled nodes."""
-    numbers_ = [v.data if type(v) is Value else v for v in inputs]
-    shown = " ".join(f"{n!r}" for n in numbers_) if rule.arity == 1 else (
-        f"{numbers_[0]!r} {rule.symbol} {numbers_[1]!r}"
-    )
+    numbers_ = [shown(v.data if type(v) is Value else v) for v in inputs]
+    text = " ".join(numbers_) if rule.arity == 1 else f"{numbers_[0]} {rule.symbol} {numbers_[1]}"
     labels = [f"'{v.label}'" for v in inputs if type(v) is Value and v.label]
-    return shown + (f" (node {', '.join(labels)})" if labels else "")
+    return text + (f" (node {', '.join(labels)})" if labels else "")
 
 
 def _forward_error(rule: Rule, inputs: tuple[Any, ...], error: Exception) -> DomainError:
@@ -93,11 +160,13 @@ def _derivative_error(node: Value) -> DomainError:
 
 def _gradient_overflow(node: Value, gradient: float) -> DomainError:
     what = f"node '{node.label}'" if node.label else (f"a {node._op.name}() node" if node._op else "a leaf")
-    return DomainError(f"backward() overflowed: the gradient at {what} (data {node.data!r}) is {gradient!r}")
+    return DomainError(
+        f"backward() overflowed: the gradient at {what} (data {shown(node.data)}) is {gradient!r}"
+    )
 
 
 def _overflow_error(rule: Rule, inputs: tuple[Any, ...], out: float) -> DomainError:
-    return DomainError(f"{rule.name}() overflowed to {out!r} from {_describe(rule, inputs)}")
+    return DomainError(f"{rule.name}() overflowed to {shown(out)} from {_describe(rule, inputs)}")
 
 
 _new = object.__new__
@@ -138,7 +207,8 @@ def _unary_method(rule: Rule) -> Callable[[Value], Value]:
             raise _overflow_error(rule, (self,), out)
         return _record(out, rule, self, None)
 
-    method.__name__ = method.__qualname__ = rule.name
+    method.__name__ = rule.name
+    method.__qualname__ = f"Value.{rule.name}"
     method.__doc__ = rule.math
     return method
 
@@ -183,7 +253,8 @@ def _binary_method(rule: Rule, reflected: bool = False) -> Callable[[Value, Any]
         return node
 
     name = f"__{'r' if reflected else ''}{rule.name}__"
-    method.__name__ = method.__qualname__ = name
+    method.__name__ = name
+    method.__qualname__ = f"Value.{name}"
     operands = ("other", "self") if reflected else ("self", "other")
     method.__doc__ = f"{operands[0]} {rule.symbol} {operands[1]}  --  {rule.math}"
     return method
@@ -223,15 +294,10 @@ class Value:
         if label is not None and not isinstance(label, str):
             raise TypeError(f"Value() label must be a str, got {type(label).__name__}")
         self.label = label
-        try:
-            number = _constant(data, "Value", self)
-            if number is None:
-                raise TypeError(f"Value() needs a real number, got {type(data).__name__}: {data!r}")
-            self.data = float(number)
-        except OverflowError:
-            where = f" (node '{label}')" if label else ""
-            shown = f"{data!r:.40}..."
-            raise DomainError(f"Value() needs a number a float can hold, got {shown}{where}") from None
+        number = _constant(data, "Value", self)
+        if number is None:
+            raise TypeError(f"Value() needs a real number, got {type(data).__name__}: {shown(data)}")
+        self.data = float(number)
         self.grad = 0.0
         self._op = self._a = self._b = None
         self._pending = 0
@@ -270,8 +336,57 @@ class Value:
             extra += f", op={self._op.name!r}"
         return f"Value(data={self.data!r}, grad={self.grad!r}{extra})"
 
-    def __float__(self) -> float:
+    def item(self) -> float:
+        """The number, ``self.data`` (``torch.Tensor.item``): for printing and logging."""
         return self.data
+
+    def __float__(self) -> float:
+        """``float(v)``, and with it ``math.exp(v)``, ``math.sqrt(v)``, ..., which would hand back
+        a plain number that ``backward()`` cannot see through: a silently wrong gradient. So it
+        is a TypeError for a Value made by an operation, and for any Value while a transform
+        (``grad``, ``jacobian``, ...) evaluates its function, as JAX refuses it on traced values.
+        A leaf outside transforms (what ``no_grad()`` makes, say) converts."""
+        if self._op is not None or is_tracing():
+            what = f"'{self.label}'" if self.label else (
+                f"made by {self._op.name}()" if self._op is not None else "being differentiated"
+            )
+            raise TypeError(
+                f"float() of a Value ({what}) would cut it out of the graph, and its gradient would "
+                "be silently wrong: for math on Values use their methods (x.exp(), x.log(), "
+                "x.sqrt(), x.tanh(), x ** 2, ...); for the number itself use x.data or x.item()"
+            )
+        return self.data
+
+    def __bool__(self) -> bool:
+        """The truth of the number, as PyTorch's: False only at 0 (``if v:`` tests v.data)."""
+        return self.data != 0.0
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats the number; an empty spec gives the repr."""
+        return format(self.data, spec) if spec else repr(self)
+
+    # --- pickle and copy: graphs of any depth, without recursion ------------------------------
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        """How pickle and ``copy.deepcopy`` take a Value apart, at any depth.
+
+        A leaf is its numbers and label. A node made by an operation is its rule, inputs,
+        numbers and label; its inputs are pickled before it, which for a deep graph would
+        recurse as deep as the graph. So the node pickled first (the root) puts every node
+        below it in front of itself, inputs before consumers: each of them then refers only to
+        nodes already written, and the depth of the pickling stays constant."""
+        if self._op is None:
+            return _leaf, (self.data, self.grad, self.label)
+        fields = (self._op, self._a, self._b, self.data, self.grad, self.label)
+        if id(self) in _being_pickled.nodes:
+            return _node, fields
+        below = topological_order(self)[:-1]
+        _being_pickled.nodes = {id(node) for node in below if node._op is not None}
+        return _root, (below, _PicklingDone(), *fields)
+
+    def __copy__(self) -> Value:
+        """A new node with the same rule, inputs, numbers and label (``copy.copy``)."""
+        return _node(self._op, self._a, self._b, self.data, self.grad, self.label)
 
     # --- arithmetic: each is one rule of autodiff.rules -------------------------------------
 
@@ -336,27 +451,32 @@ class Value:
         With ``create_graph=True`` the gradients are themselves Values, recorded in a graph of
         their own, so they can be differentiated again (``x.grad.backward()``, or more simply
         ``autodiff.grad``). Off by default: the first-order pass works on plain floats.
+
+        All or nothing: if anything raises on the way (a derivative outside its domain, an
+        overflow, Ctrl-C), every ``.grad`` is left as it was. Threads may call it at once, on
+        graphs that share Values: the calls take turns (one lock for the process), so that
+        shared gradients add up exactly; building graphs needs no turns.
         """
-        seed = _constant(grad)
+        seed = _constant(grad, "backward")
         if seed is None:
-            raise TypeError(f"backward() grad must be a number, got {type(grad).__name__}")
-        if create_graph:
-            for node, g in _chain_rule([self], [seed], create_graph=True)[0].items():
+            raise TypeError(f"backward() grad must be a number, got {type(grad).__name__}: {shown(grad)}")
+        with _backward_lock:
+            if create_graph:
+                found = _chain_rule([self], [seed], create_graph=True)[0]
                 # a constant gradient becomes a leaf, so that .grad.backward() always works
-                gradient: Any = g if type(g) is Value else Value(g)
-                node.grad = _accumulate(node.grad, gradient) if node._op is None else gradient
-            return
-        if self._op is None:
-            self.grad += seed
-            return
-        try:
-            _count_consumers(self)
-            self.grad = seed
-            _propagate(self)
-        except BaseException:
-            for node in topological_order(self):
-                node._pending = 0
-            raise
+                new = [(node, g if type(g) is Value else Value(g)) for node, g in found.items()]
+                totals: list[tuple[Value, Any]] = [
+                    (n, _accumulate(n.grad, g) if n._op is None else g) for n, g in new
+                ]
+                for node, value in totals:
+                    node.grad = value
+            elif self._op is None:
+                total = self.grad + seed
+                if type(total) is float and not _isfinite(total):
+                    raise _gradient_overflow(self, total)
+                self.grad = total
+            else:
+                _backward(self, seed)
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0 on this node and on every node it was computed from."""
@@ -370,6 +490,41 @@ class Value:
 
 Operand = Value | int | float
 """What an operation takes: a Value, or a number folded in as a constant."""
+
+
+class _BeingPickled(threading.local):
+    nodes: set[int] = set()  # noqa: RUF012 -- per thread, reset by each root
+
+
+_being_pickled = _BeingPickled()
+"""The ids of the nodes below the root that this thread's pickle is writing out now: they are
+written plainly, their inputs being already written."""
+
+
+class _PicklingDone:
+    """Pickled after a root's nodes: ends their plain writing (and unpickles to None)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        _being_pickled.nodes = set()
+        return type(None), ()
+
+
+def _leaf(data: float, grad: Any, label: str | None) -> Value:
+    leaf = Value(data, label)
+    leaf.grad = grad
+    return leaf
+
+
+def _node(op: Rule | None, a: Any, b: Any, data: float, grad: Any, label: str | None) -> Value:
+    node: Value = _new(Value)
+    node.data, node.grad, node.label = data, grad, label
+    node._op, node._a, node._b, node._pending = op, a, b, 0
+    return node
+
+
+def _root(below: list[Value], done: None, *fields: Any) -> Value:
+    """The root of an unpickled graph; ``below`` (its nodes, unpickled first) only set the order."""
+    return _node(*fields)
 
 
 def topological_order(*roots: Value) -> list[Value]:
@@ -397,45 +552,89 @@ def topological_order(*roots: Value) -> list[Value]:
     return order
 
 
-def _count_consumers(root: Value) -> None:
-    """First sweep of ``backward()``: set ``_pending`` of every operation node below ``root`` to
-    the number of its consumers in this graph, and its ``grad`` to -0.0 (recomputed, never
-    doubled). -0.0 rather than 0.0 because it is the float that adds nothing to any other, so a
-    node's first contribution arrives exactly, the sign of a zero included, as in a program that
-    writes ``dz = g * w`` (``autodiff.compile``).
+_backward_lock = threading.RLock()
+"""Taken by ``backward()``: calls from several threads take turns, since they share the
+consumer counts of the nodes and may add into the same leaves."""
 
-    Leaves are not visited: they have no inputs to pass a gradient to, and their ``grad``
-    accumulates across calls. (The sweeps are ``for`` loops over lists that grow as they go, a
-    well-defined idiom for lists, rather than ``while stack``: it needs no pop, and CPython 3.11
-    specializes a ``for`` loop's bytecode at once but a ``while`` loop's only after 8 calls.)
-    """
-    root._pending = 1
+
+def _backward(root: Value, seed: float) -> None:
+    """``backward()`` of an operation node: count consumers, then apply the chain rule; on any
+    error, put back every gradient it changed, then raise."""
     found = [root]
+    leaves: list[Value] = []
+    saved: tuple[list[Any], list[Any]] | None = None
+    try:
+        _count_consumers(found, leaves)
+        saved = [node.grad for node in found], [leaf.grad for leaf in leaves]
+        for node in found:
+            node.grad = -0.0
+        root.grad = seed
+        _propagate(root)
+    except BaseException:
+        if saved is not None:
+            for node, g in zip(found, saved[0]):
+                node.grad = g
+            for leaf, g in zip(leaves, saved[1]):
+                leaf.grad = g
+        for node in found:
+            node._pending = 0
+        raise
+    finally:
+        for leaf in leaves:
+            leaf._pending = 0
+
+
+def _count_consumers(found: list[Value], leaves: list[Value]) -> None:
+    """First sweep of ``backward()``: from the root ``found[0]``, append every operation node
+    below it to ``found`` and every leaf to ``leaves``, and set each operation node's
+    ``_pending`` to the number of its consumers in this graph (a leaf's ``_pending`` marks it
+    as listed, until ``_backward`` clears it).
+
+    Every intermediate gradient then starts at -0.0 (recomputed, never doubled). -0.0 rather
+    than 0.0 because it is the float that adds nothing to any other, so a node's first
+    contribution arrives exactly, the sign of a zero included, as in a program that writes
+    ``dz = g * w`` (``autodiff.compile``). (The sweeps are ``for`` loops over lists that grow
+    as they go, a well-defined idiom for lists, rather than ``while stack``: it needs no pop,
+    and CPython 3.11 specializes a ``for`` loop's bytecode at once but a ``while`` loop's only
+    after 8 calls.)
+    """
+    found[0]._pending = 1
     for node in found:
-        node.grad = -0.0
         a = node._a
         if type(a) is tuple:  # a rule over vectors: count every element
             for v in (*a, *node._b):
-                if type(v) is Value and v._op is not None:
-                    if v._pending:
-                        v._pending += 1
-                    else:
+                if type(v) is Value:
+                    if v._op is not None:
+                        if v._pending:
+                            v._pending += 1
+                        else:
+                            v._pending = 1
+                            found.append(v)
+                    elif not v._pending:
                         v._pending = 1
-                        found.append(v)
+                        leaves.append(v)
             continue
-        if type(a) is Value and a._op is not None:
-            if a._pending:
-                a._pending += 1
-            else:
+        if type(a) is Value:
+            if a._op is not None:
+                if a._pending:
+                    a._pending += 1
+                else:
+                    a._pending = 1
+                    found.append(a)
+            elif not a._pending:
                 a._pending = 1
-                found.append(a)
+                leaves.append(a)
         b = node._b
-        if type(b) is Value and b._op is not None:
-            if b._pending:
-                b._pending += 1
-            else:
+        if type(b) is Value:
+            if b._op is not None:
+                if b._pending:
+                    b._pending += 1
+                else:
+                    b._pending = 1
+                    found.append(b)
+            elif not b._pending:
                 b._pending = 1
-                found.append(b)
+                leaves.append(b)
 
 
 def _propagate(root: Value) -> None:
@@ -512,12 +711,15 @@ def _propagate_dot(node: Value, g: float, ready: list[Any]) -> None:
                 raise _gradient_overflow(v, total)
 
 
-def _local_derivatives(node: Value, create_graph: bool) -> list[Any]:
-    """d node / d input for each of ``node.inputs``, in order (None for a constant input),
-    from the node's rule: on the Values themselves with ``create_graph``, else on numbers."""
+def _local_derivatives(node: Value, create_graph: bool, wanted: Any = None) -> list[Any]:
+    """d node / d input for each of ``node.inputs``, in order, from the node's rule: on the Values
+    themselves with ``create_graph``, else on numbers. None for a constant input, and for a Value
+    not in ``wanted`` (when given): a partial that nobody needs is not computed, so that it
+    cannot raise (d(x^n)/dn at x < 0 when only d/dx is asked)."""
     op = node._op
     assert op is not None
     inputs = node.inputs
+    need = [type(v) is Value and (wanted is None or v in wanted) for v in inputs]
     try:
         if type(node._a) is tuple:
             xs: Any = node._a
@@ -527,12 +729,12 @@ def _local_derivatives(node: Value, create_graph: bool) -> list[Any]:
                 ys = _numbers(ys)
             out = node if create_graph else node.data
             found = [*op.partials[0](xs, ys, out), *op.partials[1](xs, ys, out)]
-            return [d if type(v) is Value else None for v, d in zip(inputs, found)]
+            return [d if needed else None for needed, d in zip(need, found)]
         if create_graph:
             args: tuple[Any, ...] = (*inputs, node)
         else:
             args = (*(v.data if type(v) is Value else v for v in inputs), node.data)
-        return [op.partials[i](*args) if type(v) is Value else None for i, v in enumerate(inputs)]
+        return [op.partials[i](*args) if needed else None for i, needed in enumerate(need)]
     except (ArithmeticError, ValueError):
         raise _derivative_error(node) from None
 
@@ -543,7 +745,7 @@ def _accumulate(total: Any, term: Any) -> Any:
 
 
 def _chain_rule(
-    outputs: Sequence[Value], seeds: Sequence[Any], create_graph: bool
+    outputs: Sequence[Value], seeds: Sequence[Any], create_graph: bool, wrt: Sequence[Value] | None = None
 ) -> tuple[dict[Value, Any], int]:
     """Reverse mode in its general form: for every node the ``outputs`` depend on, the sum over
     outputs of seed * d output / d node (a vector-Jacobian product), in a dict, touching no
@@ -552,28 +754,44 @@ def _chain_rule(
     Each node, consumers first, sends ``grad * partial_i`` to its input ``i``. With
     ``create_graph`` the partials are evaluated on the Values themselves, so every gradient is a
     Value recorded in a graph that can be differentiated again; otherwise on their numbers.
-    (``backward()`` runs the first-order case on a faster path with the same result.)
+    With ``wrt``, only the gradients of those nodes are wanted: partials are computed only
+    along paths that lead to them. (``backward()`` runs the first-order case on a faster path
+    with the same result.)
     """
     grads: dict[Value, Any] = {}
     for output, seed in zip(outputs, seeds):
         grads[output] = _accumulate(grads[output], seed) if output in grads else seed
     multiply_adds = 0
-    for node in reversed(topological_order(*outputs)):
+    order = topological_order(*outputs)
+    wanted = None if wrt is None else _leading_to(order, wrt)
+    for node in reversed(order):
         op = node._op
-        if op is None or node not in grads:
+        if op is None or node not in grads or (wanted is not None and node not in wanted):
             continue
         g = grads[node]
-        for inp, local in zip(node.inputs, _local_derivatives(node, create_graph)):
-            if type(inp) is not Value:
+        for inp, local in zip(node.inputs, _local_derivatives(node, create_graph, wanted)):
+            if local is None:
                 continue
             term = g if type(local) is float and local == 1.0 else g * local
-            grads[inp] = _accumulate(grads[inp], term) if inp in grads else term
+            grads[inp] = _accumulate(grads[inp], term) if inp in grads else term  # type: ignore[index]
             multiply_adds += 1
     if not create_graph:
         for node, g in grads.items():
             if not _isfinite(g):
                 raise _gradient_overflow(node, g)
     return grads, multiply_adds
+
+
+def _leading_to(order: list[Value], targets: Sequence[Value]) -> set[Value]:
+    """The nodes of ``order`` (a topological order) from which some target can be reached: the
+    targets themselves and every node that has one of them below it."""
+    leading = set(targets)
+    for node in order:
+        if node._op is not None and node not in leading and any(
+            type(v) is Value and v in leading for v in node.inputs
+        ):
+            leading.add(node)
+    return leading
 
 
 def gradients(
@@ -584,13 +802,20 @@ def gradients(
 
     Any node may be asked for, not only leaves. With ``create_graph`` the gradients are Values
     that can be differentiated again; ``grad`` seeds d output / d output and may be a Value.
+    Only the partial derivatives on paths to ``inputs`` are computed: ``gradients(x ** n, [x])``
+    at x = -2 gives 3 x^2 = 12 although d/dn has no real value there.
     """
     if not isinstance(output, Value):
         raise TypeError(f"gradients() output must be a Value, got {type(output).__name__}")
+    if isinstance(inputs, Value) or not isinstance(inputs, Sequence):
+        raise TypeError(f"gradients() inputs must be a list of Values, got {type(inputs).__name__}")
     for x in inputs:
         if not isinstance(x, Value):
             raise TypeError(f"gradients() inputs must be Values, got {type(x).__name__}")
-    grads = _chain_rule([output], [grad], create_graph)[0]
+    seed = grad if isinstance(grad, Value) else _constant(grad, "gradients")
+    if seed is None:
+        raise TypeError(f"gradients() grad must be a number or a Value, got {type(grad).__name__}")
+    grads = _chain_rule([output], [seed], create_graph, wrt=inputs)[0]
     return [grads.get(x, 0.0) for x in inputs]
 
 
@@ -630,7 +855,7 @@ def _dot_node(ws: tuple[Any, ...], xs: tuple[Any, ...], x_data: list[Any], calle
     try:
         out = rules.DOT.forward(_numbers(ws), x_data)
         plain = type(out) is float and _isfinite(out)
-    except TypeError:
+    except (TypeError, OverflowError):  # a str, None...; an int too large for a float
         plain = False
     if not plain:
         # a constant that is not a plain int or float (numpy, bool, str, NaN...): check and

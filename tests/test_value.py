@@ -315,7 +315,7 @@ DOMAIN_ERRORS = [
     ("construct-nan", lambda: Value(math.nan, "w"), "Value", "nan", "w"),
     ("construct-inf", lambda: Value(-math.inf, "w"), "Value", "-inf", "w"),
     ("construct-numpy-inf", lambda: Value(np.float32("inf"), "w"), "Value", "inf", "w"),
-    ("construct-huge-int", lambda: Value(10**400, "w"), "Value", "1000", "w"),
+    ("construct-huge-int", lambda: Value(10**400, "w"), "Value", "an int of 401 digits", "w"),
 ]
 
 
