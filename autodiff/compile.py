@@ -40,11 +40,22 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .grad_mode import _recording
 from .rules import CODE_NAMES, DOT, RULES, Code, Rule
-from .value import Constant, Value, _backward_lock, _constant, apply, constant, shown
+from .value import (
+    Constant,
+    Value,
+    _backward_lock,
+    _constant,
+    _gradient_overflow,
+    _leading_to,
+    apply,
+    constant,
+    gradients,
+    shown,
+)
 
 MAX_NODES = 100_000
 """The largest graph ``compile`` takes. Python's own compiler needs about 40 µs and 6 kB for
@@ -70,7 +81,7 @@ class _NotFiniteError(Exception):
 
 
 def _all_finite(*numbers: float) -> bool:
-    return math.isfinite(math.fsum(numbers))
+    return all(map(math.isfinite, numbers))
 
 
 def _set_grads(leaves: tuple[Value, ...], grads: tuple[Any, ...]) -> None:
@@ -87,13 +98,15 @@ _HELPERS = {
 # --- the walk --------------------------------------------------------------------------------
 
 
-def _order(root: Value) -> list[Value]:
-    """Every node ``root`` depends on, inputs before the nodes made from them (the values a
-    ``constant`` was computed from count as inputs of the nodes that use it). An explicit
-    stack, no recursion; refuses a graph past MAX_NODES as soon as it has seen that many."""
+def _order(roots: Sequence[Value]) -> tuple[list[Value], dict[Value, tuple[Any, ...]]]:
+    """Every node the ``roots`` depend on, inputs before the nodes made from them (the values a
+    ``constant`` was computed from count as inputs of the nodes that use it), and each
+    operation node's inputs. An explicit stack, no recursion; refuses a graph past MAX_NODES
+    as soon as it has seen that many."""
+    inputs: dict[Value, tuple[Any, ...]] = {}
     order: list[Value] = []
     placed: set[Value] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]
+    stack: list[tuple[Value, bool]] = [(root, False) for root in reversed(roots)]
     while stack:
         node, ready = stack.pop()
         if node in placed:
@@ -109,17 +122,21 @@ def _order(root: Value) -> list[Value]:
                 )
             continue
         stack.append((node, True))
-        for x in reversed(_dependencies(node)):
+        if node._op is None:
+            continue
+        if node not in inputs:
+            inputs[node] = node.inputs
+        for x in reversed(_dependencies(inputs[node])):
             if x not in placed:
                 stack.append((x, False))
-    return order
+    return order, inputs
 
 
-def _dependencies(node: Value) -> list[Value]:
+def _dependencies(inputs: tuple[Any, ...]) -> list[Value]:
     """The Values a node's number is computed from: its Value inputs, and the values behind any
     ``constant`` among its inputs."""
     found: list[Value] = []
-    for x in node.inputs:
+    for x in inputs:
         if type(x) is Value:
             found.append(x)
         elif type(x) is Constant:
@@ -127,13 +144,13 @@ def _dependencies(node: Value) -> list[Value]:
     return found
 
 
-def _backward_order(root: Value) -> list[Value]:
+def _backward_order(root: Value, inputs: dict[Value, tuple[Any, ...]]) -> list[Value]:
     """The operation nodes in the order ``backward()`` takes them: Kahn's algorithm over the
     consumer counts, as ``value._propagate`` runs it."""
     pending: dict[Value, int] = {root: 0}
     found = [root]
     for node in found:
-        for x in node.inputs:
+        for x in inputs[node]:
             if type(x) is Value and x._op is not None:
                 if x not in pending:
                     pending[x] = 0
@@ -141,7 +158,7 @@ def _backward_order(root: Value) -> list[Value]:
                 pending[x] += 1
     ready = [root]
     for node in ready:
-        for x in node.inputs:
+        for x in inputs[node]:
             if type(x) is Value and x._op is not None:
                 pending[x] -= 1
                 if not pending[x]:
@@ -198,11 +215,6 @@ def _literal(x: Any) -> str:
 _PLACEHOLDER = re.compile(r"\b(x|y|out)\b")
 
 
-def _fill(template: str, operands: dict[str, str]) -> str:
-    """``template`` with x, y and out replaced, in one pass, by the operands' text."""
-    return _PLACEHOLDER.sub(lambda match: operands[match.group(1)], template)
-
-
 def _code_of(rule: Rule) -> Code | None:
     """The code text to write for ``rule``: a built-in rule's own; for a rule of one's own, its
     code if every name it uses is x, y, out or one of ``CODE_NAMES`` (else None: the program
@@ -227,25 +239,55 @@ _UNIT = ("1.0", "1")
 _MINUS_UNIT = ("(-1.0)", "(-1)", "-1.0", "-1")
 
 
+_ATOMIC, _PRODUCT, _SUM, _LOWEST = 9, 5, 4, 0
+"""How tightly an expression binds, as Python parses it: a name or a number, a product, a sum,
+anything else (which always goes in brackets inside another)."""
+_BINDS = {"*": _PRODUCT, "+": _SUM, "-": _SUM}
+
+
+class _Text(NamedTuple):
+    """An expression's source text, how tightly it binds, and how many operations it holds."""
+
+    text: str
+    binds: int = _ATOMIC
+    size: int = 0
+
+    @staticmethod
+    def binary(left: _Text, symbol: str, right: _Text) -> _Text:
+        """``left symbol right`` with the brackets Python needs to compute exactly that: floats
+        add and multiply left to right, so ``(a + b) + c`` is written ``a + b + c`` but
+        ``a + (b + c)`` keeps its brackets."""
+        binds = _BINDS[symbol]
+        a = left.text if left.binds >= binds else f"({left.text})"
+        b = right.text if right.binds > binds else f"({right.text})"
+        return _Text(f"{a} {symbol} {b}", binds, left.size + right.size + 1)
+
+
+def _inlines(rule: Rule) -> bool:
+    return RULES.get(rule.name) is rule and rule.name in ("add", "sub", "mul", "dot")
+
+
 @dataclass
 class _Writer:
     """Writes the source of one program: the inputs, the forward section, the backward section."""
 
-    root: Value
+    outputs: list[Value]
     order: list[Value]
+    inputs: dict[Value, tuple[Any, ...]]
     names: dict[Value, str]
     grads: dict[Value, str]
     leaves: list[Value]
+    wanted: list[Value]
     namespace: dict[str, Any] = field(default_factory=lambda: dict(_HELPERS))
     constants: dict[int, str] = field(default_factory=dict)
     functions: dict[int, str] = field(default_factory=dict)
+    texts: dict[Value, _Text] = field(default_factory=dict)
+    templates: dict[int, _Templates | None] = field(default_factory=dict)
 
-    def operand(self, x: Any) -> str:
-        if type(x) is Value:
-            return self.names[x]
-        if type(x) is Constant:
-            return self.constants[id(x)]
-        return _literal(x)
+    def templates_of(self, rule: Rule) -> _Templates | None:
+        if id(rule) not in self.templates:
+            self.templates[id(rule)] = _templates(rule)
+        return self.templates[id(rule)]
 
     def function(self, function: Callable[..., Any], what: str) -> str:
         """The name under which the program calls ``function`` (a rule's, without code text)."""
@@ -257,108 +299,230 @@ class _Writer:
     # --- forward ---
 
     def forward(self) -> list[str]:
+        """The inputs, then a line per node, inputs before the nodes made from them. A sum or
+        product whose number serves only as a term of one other sum or product is written into
+        that one's line (``z = 2.0 * w1 + 1.0``): the same floats, fewer lines."""
         lines = ["    # the inputs: each leaf's number, read on every run"]
         checked: list[str] = []
         for i, leaf in enumerate(self.leaves):
             lines.append(f"    {self.names[leaf]} = inputs[{i}].data")
             checked.append(self.names[leaf])
         lines.append("    # forward: every node from its inputs, as recorded")
+        inlined = self.inlinable()
         for node in self.order:
             rule = node._op
             if rule is None:
                 continue
-            for x in node.inputs:
+            for x in self.inputs[node]:
                 if type(x) is Constant and id(x) not in self.constants:
                     self.constants[id(x)] = name = f"_c{len(self.constants)}"
                     call = "max" if x.function is builtins.max else self.function(x.function, "constant")
                     values = ", ".join(self.names[v] for v in x.values)
                     lines.append(f"    {name} = {call}([{values}])  # a constant: no gradient flows back")
-            lines += _assign(self.names[node], self.formula(node), rule.name)
+            terms = self.formula(node)
+            if node in inlined and len(terms) == 1 and terms[0].size <= TERMS_PER_LINE:
+                self.texts[node] = terms[0]
+                continue
+            lines += _assign(self.names[node], [term.text for term in terms], rule.name)
             if rule.name not in _SAFE or RULES.get(rule.name) is not rule:
                 checked.append(self.names[node])
         return lines + _checks(checked, "every number so far is finite (else the interpreter says why)")
 
-    def formula(self, node: Value) -> list[str]:
-        """A node's formula as terms to add up: one for most rules, a dot's products."""
+    def inlinable(self) -> set[Value]:
+        """The sums and products whose number is a term of exactly one other sum or product and
+        is read nowhere else: not by a partial derivative, a constant, a check or the caller.
+        (Their one consumer's number is checked, and a sum or product of an inf or a nan is
+        never finite, so no overflow goes unseen.)"""
+        uses: dict[Value, int] = {}
+        consumer: dict[Value, Rule] = {}
+        read: set[Value] = set(self.outputs)
+        for node in self.order:
+            rule = node._op
+            if rule is None:
+                continue
+            for x in self.inputs[node]:
+                if type(x) is Value:
+                    uses[x] = uses.get(x, 0) + 1
+                    consumer[x] = rule
+                elif type(x) is Constant:
+                    read.update(x.values)
+            read.update(self.partials_read(node))
+        return {
+            node for node, n in uses.items()
+            if n == 1 and node not in read and node._op is not None and _inlines(node._op)
+            and _inlines(consumer[node])
+        }
+
+    def partials_read(self, node: Value) -> set[Value]:
+        """The nodes whose numbers ``node``'s partial derivatives read."""
         rule = node._op
         assert rule is not None
-        inputs = node.inputs
+        inputs = self.inputs[node]
+        if rule is DOT:
+            half = len(inputs) // 2
+            partners = (*inputs[half:], *inputs[:half])
+            return {p for v, p in zip(inputs, partners) if type(v) is Value and type(p) is Value}
+        templates = self.templates_of(rule)
+        if templates is None:
+            return {x for x in (*inputs, node) if type(x) is Value}
+        operand = {"x": inputs[0], "y": inputs[1] if len(inputs) > 1 else None, "out": node}
+        found: set[Value] = set()
+        for x, reads in zip(inputs, templates.reads):
+            if type(x) is Value:
+                found.update(v for name in reads if type(v := operand[name]) is Value)
+        return found
+
+    def text(self, x: Any) -> _Text:
+        if type(x) is Value:
+            known = self.texts.get(x)
+            if known is None:
+                known = self.texts[x] = _Text(self.names[x])
+            return known
+        if type(x) is Constant:
+            return _Text(self.constants[id(x)])
+        return _Text(_literal(x))
+
+    def formula(self, node: Value) -> list[_Text]:
+        """A node's formula: one expression, or for a long dot product its terms, to be added
+        up over several lines."""
+        rule = node._op
+        assert rule is not None
+        inputs = self.inputs[node]
         if rule is DOT:
             half = len(inputs) // 2
             terms = []
             for x, y in zip(inputs[:half], inputs[half:]):
                 if _is_one(y):  # x * 1.0 is x, exactly
-                    terms.append(self.operand(x))
+                    terms.append(self.text(x))
                 elif _is_one(x):
-                    terms.append(self.operand(y))
+                    terms.append(self.text(y))
                 else:
-                    terms.append(f"{self.operand(x)} * {self.operand(y)}")
-            return terms
-        operands = [self.operand(x) for x in inputs]
-        code = _code_of(rule)
-        if code is not None:
-            return [_fill(code.forward, dict(zip(("x", "y"), operands)))]
-        return [f"{self.function(rule.forward, 'forward')}({', '.join(operands)})"]
+                    terms.append(_Text.binary(self.text(x), "*", self.text(y)))
+            if len(terms) > TERMS_PER_LINE:
+                return terms
+            total = terms[0]
+            for term in terms[1:]:
+                total = _Text.binary(total, "+", term)
+            return [total]
+        if RULES.get(rule.name) is rule and rule.name in ("add", "sub", "mul"):
+            return [_Text.binary(self.text(inputs[0]), rule.symbol, self.text(inputs[1]))]
+        operands = [self.text(x).text for x in inputs]
+        templates = self.templates_of(rule)
+        if templates is not None:
+            return [_Text(templates.forward.format(*operands), _LOWEST)]
+        return [_Text(f"{self.function(rule.forward, 'forward')}({', '.join(operands)})")]
 
     # --- backward ---
 
     def backward(self) -> list[str]:
         """One line per node, consumers first: a node's gradient is the sum of the shares its
-        consumers sent it, in the order ``backward()`` adds them up; the leaves' last."""
-        order = _backward_order(self.root) if self.root._op is not None else []
+        consumers sent it, in the order ``backward()`` adds them up; the leaves' last. A node
+        whose one share is its consumer's gradient times 1 (a term of a sum) takes that
+        gradient's name instead of a line of its own. Only nodes on a path to a wanted leaf
+        are written."""
+        root = self.outputs[0]
+        order = _backward_order(root, self.inputs) if root._op is not None else []
+        leading = _leading_to(self.order, self.wanted)
         shares: dict[Value, list[str]] = {}
         senders: dict[Value, list[str]] = {}
-        for node in order:
-            self.send(node, shares, senders)
         lines = ["    # backward: d root / d node, consumers first (the chain rule)"]
         for node in order:
-            if node is self.root:
+            if node not in leading:
+                continue
+            if node is root:
                 lines.append(f"    {self.grads[node]} = grad  # the seed")
+            elif len(shares[node]) == 1 and shares[node][0].isidentifier():
+                self.grads[node] = shares[node][0]
             else:
                 lines += _assign(self.grads[node], shares[node], _said(senders[node]))
+            self.send(node, shares, senders, leading)
+        wanted = set(self.wanted)
+        grads = []
         for i, leaf in enumerate(self.leaves):
-            terms = [f"inputs[{i}].grad", *shares.get(leaf, ()), *(("grad",) if leaf is self.root else ())]
+            if leaf not in wanted:
+                continue
+            terms = [f"inputs[{i}].grad", *shares.get(leaf, ()), *(("grad",) if leaf is root else ())]
             lines += _assign(self.grads[leaf], terms, _said(senders.get(leaf, ())) or "not used")
-        leaf_grads = [self.grads[leaf] for leaf in self.leaves]
-        lines += _checks(leaf_grads, "every gradient is finite (else the interpreter says where)")
-        if leaf_grads:
+            grads.append(self.grads[leaf])
+        lines += _checks(grads, "every gradient is finite (else the interpreter says where)")
+        if grads:
             lines.append("    # the leaves keep their gradients (added to what they held), all at once")
-            lines.append(f"    _set_grads(inputs, ({', '.join(leaf_grads)},))")
+            lines.append(f"    _set_grads(wrt, ({', '.join(grads)},))")
         return lines
 
-    def send(self, node: Value, shares: dict[Value, list[str]], senders: dict[Value, list[str]]) -> None:
-        """The shares ``node`` sends its Value inputs, upstream times partial, in the order
-        ``backward()`` sends them."""
+    def send(self, node: Value, shares: dict[Value, list[str]], senders: dict[Value, list[str]],
+             leading: set[Value]) -> None:
+        """The shares ``node`` sends those of its Value inputs on a path to a wanted leaf, its
+        gradient times each partial, in the order ``backward()`` sends them."""
         rule = node._op
         assert rule is not None
-        inputs = node.inputs
+        inputs = self.inputs[node]
         upstream = self.grads[node]
+        name = rule.name
         if rule is DOT:
             half = len(inputs) // 2
-            partials = [self.operand(partner) for partner in (*inputs[half:], *inputs[:half])]
-        else:
-            operands = {key: self.operand(x) for key, x in zip(("x", "y"), inputs)}
-            operands["out"] = self.names[node]
-            code = _code_of(rule)
-            if code is not None:
-                partials = [_fill(text, operands) for text in code.partials]
-            else:
-                arguments = ", ".join(operands.values())
-                partials = [f"{self.function(partial, 'partial')}({arguments})" for partial in rule.partials]
-        name = rule.name
-        for x, partial in zip(inputs, partials):
-            if type(x) is not Value:
+            for x, partner in zip(inputs, (*inputs[half:], *inputs[:half])):
+                if type(x) is Value and x in leading:
+                    text = self.text(partner).text
+                    share = upstream if text in _UNIT else (
+                        f"-{upstream}" if text in _MINUS_UNIT else f"{upstream} * {text}")
+                    shares.setdefault(x, []).append(share)
+                    senders.setdefault(x, []).append(name)
+            return
+        operands = [self.text(x).text for x in inputs]
+        operands.append(self.names[node])
+        templates = self.templates_of(rule)
+        for i, x in enumerate(inputs):
+            if type(x) is not Value or x not in leading:
                 continue
-            if partial in _UNIT:
-                share = upstream
-            elif partial in _MINUS_UNIT:
-                share = f"-{upstream}"
-            elif partial.isidentifier() or _is_number(partial):
-                share = f"{upstream} * {partial}"
+            if templates is None:
+                arguments = ", ".join(operands)
+                share = f"{upstream} * {self.function(rule.partials[i], 'partial')}({arguments})"
             else:
-                share = f"{upstream} * ({partial})"
+                kind = templates.kinds[i]
+                if kind == "unit":
+                    share = upstream
+                elif kind == "minus unit":
+                    share = f"-{upstream}"
+                else:
+                    partial = templates.partials[i].format(*operands)
+                    atomic = kind == "operand" and (partial.isidentifier() or _is_number(partial))
+                    share = f"{upstream} * {partial}" if atomic else f"{upstream} * ({partial})"
             shares.setdefault(x, []).append(share)
             senders.setdefault(x, []).append(name)
+
+
+class _Templates(NamedTuple):
+    """A rule's code text made ready to fill in: ``str.format`` templates of the forward
+    formula and partials (operands by position: x, y, then out), the operands each partial
+    reads, and what kind each partial is: "unit" (1), "minus unit" (-1), "operand" (one of x,
+    y, out) or "expression"."""
+
+    forward: str
+    partials: tuple[str, ...]
+    reads: tuple[frozenset[str], ...]
+    kinds: tuple[str, ...]
+
+
+def _templates(rule: Rule) -> _Templates | None:
+    """The templates of ``rule``'s code text (see ``_code_of``); None without code text."""
+    code = _code_of(rule)
+    made = None
+    if code is not None:
+        position = {"x": "{0}", "y": "{1}", "out": f"{{{rule.arity}}}"}
+
+        def template(text: str) -> str:
+            escaped = text.replace("{", "{{").replace("}", "}}")
+            return _PLACEHOLDER.sub(lambda match: position[match.group(1)], escaped)
+
+        made = _Templates(
+            template(code.forward),
+            tuple(template(text) for text in code.partials),
+            tuple(frozenset(_PLACEHOLDER.findall(text)) for text in code.partials),
+            tuple("unit" if text in _UNIT else "minus unit" if text in _MINUS_UNIT
+                  else "operand" if text in ("x", "y", "out") else "expression" for text in code.partials),
+        )
+    return made
 
 
 def _is_number(text: str) -> bool:
@@ -415,28 +579,40 @@ class Program:
     d leaf to each leaf's ``.grad``, exactly as ``root.backward()`` on a graph rebuilt from the
     same data would (zeroing stays yours: two calls add twice), and returns the root's new
     value. ``program(grad=g)`` seeds d root / d root with g, as ``backward(g)``.
-    ``program.forward()`` computes the value only. ``program.source`` is the Python it runs,
-    ``program.inputs`` its leaves in the order the source reads them. Running it changes no
-    node of the graph it was compiled from.
+    ``program.forward()`` computes the value only (a list of values, for a program compiled
+    from a list of outputs). ``program.source`` is the Python it runs, ``program.inputs`` its
+    leaves in the order the source reads them, ``program.wrt`` those whose gradients it adds
+    up. Running it changes no node of the graph it was compiled from.
     """
 
-    def __init__(self, root: Value, order: list[Value], writer: _Writer, forward: list[str],
-                 backward: list[str]) -> None:
-        self.root = root
+    def __init__(self, outputs: list[Value], single: bool, order: list[Value], writer: _Writer,
+                 forward: list[str], backward: list[str] | None) -> None:
+        self.outputs = tuple(outputs)
         self.inputs: tuple[Value, ...] = tuple(writer.leaves)
+        self.wrt: tuple[Value, ...] = tuple(writer.wanted)
         self.fallbacks = 0
         """How many runs handed over to the interpreter (a number that was not finite, or an
         operation outside its domain)."""
+        self._single = single
         self._order = order
         self._namespace = writer.namespace
-        result = f"    return {writer.names[root]}"
-        top = writer.names[root]
+        names = [writer.names[out] for out in outputs]
+        result = f"    return {names[0]}" if single else f"    return [{', '.join(names)}]"
+        self._forward_source = "\n".join(["def forward(inputs):", *forward, result, ""])
+        self._forward: Callable[[tuple[Value, ...]], Any] | None = None
+        if backward is None:
+            header = (f"# autodiff.compile: {len(order)} nodes, {len(self.inputs)} of them inputs; "
+                      f"returns {', '.join(names)}")
+            self.source = "\n".join([header, self._forward_source])
+            self._forward = self._define(self.source, "forward")
+            return
+        top = names[0]
         header = (f"# autodiff.compile: {len(order)} nodes, {len(self.inputs)} of them inputs; "
                   f"returns {top} and adds d{top}/d(input) to each input's .grad")
-        self.source = "\n".join([header, "def program(inputs, grad):", *forward, *backward, result, ""])
-        self._forward_source = "\n".join(["def forward(inputs):", *forward, result, ""])
-        self._run: Callable[[tuple[Value, ...], Any], float] = self._define(self.source, "program")
-        self._forward: Callable[[tuple[Value, ...]], float] | None = None
+        self.source = "\n".join([header, "def program(inputs, wrt, grad):", *forward, *backward, result, ""])
+        self._run: Callable[[tuple[Value, ...], tuple[Value, ...], Any], float] = self._define(
+            self.source, "program"
+        )
 
     def _define(self, source: str, name: str) -> Any:
         exec(builtins.compile(source, f"<autodiff.compile {name}>", "exec"), self._namespace)
@@ -448,29 +624,47 @@ class Program:
         return len(self._order)
 
     def __call__(self, grad: float = 1.0) -> float:
+        if not self._single:
+            raise TypeError(
+                f"a program of {len(self.outputs)} outputs has no backward pass: call program.forward() "
+                "(compile one output for its gradients)"
+            )
         seed = _constant(grad, "program")
         if seed is None:
             raise TypeError(f"program() grad must be a number, got {type(grad).__name__}: {shown(grad)}")
         with _backward_lock:
             try:
-                return self._run(self.inputs, seed)
+                return self._run(self.inputs, self.wrt, seed)
             except Exception:  # a number that is not finite, an operation outside its domain
                 self.fallbacks += 1
-            root = self._rebuild()  # raises the DomainError an operation raises, as recorded
-            root.backward(seed)  # raises, and changes no gradient, where the gradients fail
+            # the interpreter on the graph rebuilt from the same data: the DomainError an operation
+            # raises, as recorded; then the gradients, or the error backward() raises there, with
+            # no gradient changed
+            root = self._rebuild()[0]
+            if len(self.wrt) == len(self.inputs):
+                root.backward(seed)
+            else:
+                found = gradients(root, self.wrt, seed)
+                for leaf, g in zip(self.wrt, found):
+                    if not math.isfinite(leaf.grad + g):
+                        raise _gradient_overflow(leaf, leaf.grad + g)
+                for leaf, g in zip(self.wrt, found):
+                    leaf.grad += g
             return root.data
 
-    def forward(self) -> float:
-        """The root's value at the leaves' current data, without the backward pass."""
+    def forward(self) -> Any:
+        """The root's value at the leaves' current data, without the backward pass; for a
+        program compiled from a list of outputs, their values in a list."""
         if self._forward is None:
             self._forward = self._define(self._forward_source, "forward")
         try:
             return self._forward(self.inputs)
         except Exception:
             self.fallbacks += 1
-        return self._rebuild().data
+        values = [out.data for out in self._rebuild()]
+        return values[0] if self._single else values
 
-    def _rebuild(self) -> Value:
+    def _rebuild(self) -> list[Value]:
         """The graph again, on the same leaves at their current data and with the same labels,
         made by the engine's own operations (which raise what the program could not say)."""
         token = _recording.set(True)
@@ -496,7 +690,7 @@ class Program:
                     new = apply(rule, *inputs)
                 new.label = node.label
                 made[node] = new
-            return made.get(self.root, self.root)
+            return [made.get(out, out) for out in self.outputs]
         finally:
             _recording.reset(token)
 
@@ -505,19 +699,54 @@ class Program:
         return f"<Program of {self.nodes} nodes, {len(self.inputs)} inputs, {lines} lines>"
 
 
-def compile(root: Value) -> Program:
+def compile(root: Value | Sequence[Value], wrt: Sequence[Value] | None = None) -> Program:
     """The graph below ``root`` as a ``Program``: straight-line Python for its forward and
     backward passes, run again and again on the leaves' current data, bit for bit as
     ``backward()`` would (see this module's docstring). Control flow is frozen as recorded.
 
-    Raises TypeError for anything but a Value, and GraphTooLargeToCompileError (a ValueError)
-    for a graph of more than ``MAX_NODES`` nodes."""
-    if not isinstance(root, Value):
-        raise TypeError(f"compile() needs the Value at the top of a graph, got {type(root).__name__}: "
-                        f"{shown(root)}")
-    order = _order(root)
+    ``wrt`` names the leaves whose gradients the program adds up (all of them by default, as
+    ``backward()``); the other leaves are inputs only, and the partial derivatives on paths to
+    them alone are not computed (as ``gradients()``). ``root`` may be a list of Values: the
+    program then computes their values (``program.forward()``) and has no backward pass.
+
+    Raises TypeError for anything but Values, ValueError for a ``wrt`` that is not a list of
+    the graph's leaves, and GraphTooLargeToCompileError (a ValueError) for a graph of more than
+    ``MAX_NODES`` nodes."""
+    single = isinstance(root, Value)
+    listed = isinstance(root, Sequence) and not isinstance(root, (str, bytes))
+    outputs: list[Any] = [root] if single else list(root) if listed else [root]  # type: ignore[arg-type]
+    for out in outputs:
+        if not isinstance(out, Value):
+            raise TypeError(f"compile() needs the Value at the top of a graph, or a list of them, got "
+                            f"{type(out).__name__}: {shown(out)}")
+    if not outputs:
+        raise ValueError("compile() got an empty list of outputs")
+    if wrt is not None and not single:
+        raise TypeError("compile() wrt needs one output: a list of outputs has no backward pass")
+    order, inputs = _order(outputs)
     names = _names(order)
-    writer = _Writer(root, order, names, _gradient_names(names), [n for n in order if n._op is None])
+    leaves = [n for n in order if n._op is None]
+    wanted = leaves if wrt is None else _wanted(_list(wrt, "compile() wrt"), leaves)
+    writer = _Writer(outputs, order, inputs, names, _gradient_names(names), leaves, wanted)
     forward = writer.forward()
-    backward = writer.backward()
-    return Program(root, order, writer, forward, backward)
+    backward = writer.backward() if single else None
+    return Program(outputs, single, order, writer, forward, backward)
+
+
+def _list(items: Any, what: str) -> list[Any]:
+    if isinstance(items, (str, bytes, Value)) or not isinstance(items, Sequence):
+        raise TypeError(f"{what} must be a list, got {type(items).__name__}")
+    return list(items)
+
+
+def _wanted(wrt: list[Any], leaves: list[Value]) -> list[Value]:
+    """``wrt`` in the order of ``leaves``, checked: Values, leaves of this graph, none twice."""
+    known = set(leaves)
+    for x in wrt:
+        if not isinstance(x, Value):
+            raise TypeError(f"compile() wrt must be Values, got {type(x).__name__}")
+        if x not in known:
+            what = "an operation node" if x._op is not None else "a leaf this graph does not use"
+            raise ValueError(f"compile() wrt must name leaves of the graph, got {what}: {x!r}")
+    chosen = set(wrt)
+    return [leaf for leaf in leaves if leaf in chosen]

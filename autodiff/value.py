@@ -120,7 +120,10 @@ def shown(x: object, limit: int = 40) -> str:
         while n >= 10**digits:
             digits += 1
         return f"{'-' if x < 0 else ''}an int of {digits} digits"
-    text = repr(x)
+    try:
+        text = repr(x)
+    except ValueError:  # a list holding an int of thousands of digits, say
+        return f"a {type(x).__name__} too long to write out"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -864,7 +867,7 @@ def _dot_node(ws: tuple[Any, ...], xs: tuple[Any, ...], x_data: list[Any], calle
         xs = tuple(x if type(x) is Value else _dot_constant(x, caller, "inputs") for x in xs)
         out = rules.DOT.forward(_numbers(ws), _numbers(xs))
         if not _isfinite(out):
-            raise DomainError(f"{caller}() overflowed a float: got {out!r}")
+            raise DomainError(f"dot() overflowed a float: got {out!r}")
     return _record(out, rules.DOT, ws, xs)
 
 

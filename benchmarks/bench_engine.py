@@ -1,16 +1,25 @@
-"""chaingrad against micrograd==0.1.0 (and torch==2.13.0 0-dim tensors, when installed).
+"""chaingrad against micrograd==0.1.0, a hand-written plain-float step, and torch==2.13.0 (CPU,
+0-dim tensors) when installed.
 
     python benchmarks/bench_engine.py [--rounds 5] [--quick]
 
-(a) one training step of micrograd's demo: MLP(2, [16, 16, 1]) on 100 two-moons points, hinge
-    loss + 1e-4 L2, zero_grad, backward, SGD update; written the same way for every engine, one
-    graph node per scalar operation;
+(a) one training step of micrograd's demo: MLP(2, [16, 16, 1]) with relu on 100 two-moons
+    points, hinge loss + 1e-4 L2, zero_grad, forward and backward, SGD update. Engines:
+    - micrograd, torch, chaingrad: the model written as micrograd writes it, one graph node per
+      scalar operation (``act = b + w0*x0 + w1*x1 + ...``);
+    - chaingrad-nn: chaingrad's own ``nn.MLP``, one ``dot`` node per weighted sum;
+    - compiled, compiled-nn: the same two graphs recorded once and compiled with
+      ``autodiff.compile``; each step runs the program (the compile time is reported apart);
+    - handwritten: the same step written by hand on lists of floats, no graph at all: the speed
+      a compiled program aims for.
 (b) a chain y = y*1.0001 + 0.0001 of N operations, build + backward;
-(c) bytes per graph node while a chain is alive (tracemalloc; torch allocates outside its view).
+(c) bytes per graph node while a chain is alive (tracemalloc; torch allocates outside its view);
+(d) seconds to compile the step's graph, per granularity.
 
 Every measurement runs in a fresh process (the cyclic garbage collector makes a step's cost depend
-on everything else alive in the process), engines interleaved round by round; the table quotes
-the median over rounds and the ratio of each peer's median to chaingrad's.
+on everything else alive in the process), engines interleaved round by round; the tables quote
+the median over rounds and how many times faster than micrograd (and than the hand-written step)
+each engine is.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from operator import mul
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from nn.data import make_moons  # noqa: E402  (pure data: the same points for every engine)
 
-ENGINES = ("chaingrad", "chaingrad-nn", "micrograd", "torch")
-"""chaingrad at micrograd's granularity (one node per scalar op), chaingrad's nn.MLP (one
-n-ary node per neuron's weighted sum), micrograd 0.1.0, torch 0-dim tensors."""
+ENGINES = ("micrograd", "torch", "chaingrad", "chaingrad-nn", "compiled", "compiled-nn", "handwritten")
+GRAPH_ENGINES = ("micrograd", "torch", "chaingrad")
+"""The engines that build a graph node by node (the chain and memory cases)."""
 
 
 # --- what runs inside one child process ------------------------------------------------------
@@ -85,21 +95,25 @@ Model = tuple[Callable[[Any], Any], list[Any]]
 
 
 def make_engine(name: str) -> tuple[Callable[[float], Any], Callable[[], Model]]:
-    """(make an input leaf from a float, make the demo model) for one engine; every model starts
-    from the same weights."""
-    if name.startswith("chaingrad"):
-        sys.path.insert(0, str(ROOT))
+    """(make an input leaf from a float, make the demo model) for one engine that builds graphs;
+    every model starts from the same weights."""
+    if name in ("chaingrad", "chaingrad-nn", "compiled", "compiled-nn"):
         from autodiff import Value
         from nn import MLP
 
         def chaingrad_model() -> Model:
-            if name == "chaingrad":
+            if not name.endswith("-nn"):
                 scalar = ScalarMLP(Value, SIZES)
                 return scalar, scalar.parameters()
             model = MLP(SIZES[0], SIZES[1:], activation="relu", seed=0)
             for p, value in zip(model.parameters(), initial_weights(SIZES)):
                 p.data = value
-            return (lambda x: model(x)[0]), model.parameters()
+
+            def one_output(x: list[Any]) -> Any:
+                out = model(x)
+                return out[0] if isinstance(out, list) else out
+
+            return one_output, model.parameters()
 
         return Value, chaingrad_model
     if name == "micrograd":
@@ -122,40 +136,127 @@ def make_engine(name: str) -> tuple[Callable[[float], Any], Callable[[], Model]]
     return (lambda v: torch.tensor(v, dtype=torch.float64)), torch_model
 
 
+def demo_loss(model: Callable[[Any], Any], params: list[Any], inputs: list[list[Any]], ys: list[int]) -> Any:
+    """micrograd's demo loss: the mean hinge loss of the scores, plus 1e-4 times the sum of the
+    squared parameters."""
+    scores = [model(x) for x in inputs]
+    data_loss = sum((1 + -y * s).relu() for y, s in zip(ys, scores)) * (1.0 / len(ys))
+    return data_loss + 1e-4 * sum(p * p for p in params)
+
+
 def run_step(engine: str, steps: int) -> dict[str, Any]:
+    """The median seconds of ``steps`` training steps after one to warm up, and the loss."""
+    if engine == "handwritten":
+        return run_handwritten(steps)
     leaf, make_model = make_engine(engine)
     model, params = make_model()
     xs, labels = make_moons(100, noise=0.1, seed=0)
     ys = [2 * label - 1 for label in labels]
-    is_torch = engine == "torch"
-    if is_torch:
+    learning_rate = lambda k: 1.0 - 0.9 * k / 100
+    result: dict[str, Any] = {}
+    if engine.startswith("compiled"):
+        from autodiff import compile
+
+        inputs = [[leaf(v) for v in row] for row in xs]  # recorded once: the program's inputs
+        start = time.perf_counter()
+        program = compile(demo_loss(model, params, inputs, ys))
+        result["compile_seconds"] = time.perf_counter() - start
+
+        def train_step(k: int) -> float:
+            for p in params:
+                p.grad = 0.0
+            loss = program()
+            for p in params:
+                p.data -= learning_rate(k) * p.grad
+            return loss
+
+    elif engine == "torch":
         import torch
 
-    def train_step(k: int) -> float:
-        inputs = [[leaf(v) for v in row] for row in xs]
-        scores = [model(x) for x in inputs]
-        data_loss = sum((1 + -y * s).relu() for y, s in zip(ys, scores)) * (1.0 / len(ys))
-        total = data_loss + 1e-4 * sum(p * p for p in params)
-        learning_rate = 1.0 - 0.9 * k / 100
-        if is_torch:
+        def train_step(k: int) -> float:
+            total = demo_loss(model, params, [[leaf(v) for v in row] for row in xs], ys)
             for p in params:
                 p.grad = None
             total.backward()
             with torch.no_grad():
                 for p in params:
-                    p -= learning_rate * p.grad
+                    p -= learning_rate(k) * p.grad
             return float(total.item())
-        for p in params:
-            p.grad = 0.0
-        total.backward()
-        for p in params:
-            p.data -= learning_rate * p.grad
-        return float(total.data)
+
+    else:
+
+        def train_step(k: int) -> float:
+            total = demo_loss(model, params, [[leaf(v) for v in row] for row in xs], ys)
+            for p in params:
+                p.grad = 0.0
+            total.backward()
+            for p in params:
+                p.data -= learning_rate(k) * p.grad
+            return float(total.data)
 
     times, losses = [], []
     for k in range(steps + 1):  # step 0 warms up
         start = time.perf_counter()
         losses.append(train_step(k))
+        if k:
+            times.append(time.perf_counter() - start)
+    return {**result, "seconds": statistics.median(times), "loss": losses[-1]}
+
+
+Weights = list[list[list[float]]]
+
+
+def handwritten_step(weights: Weights, xs: list[list[float]], ys: list[int], lr: float) -> float:
+    """The demo step on plain floats, as one would write it by hand: forward through the layers
+    (each neuron a list [w_0, ..., w_n-1, b]), then backward from the hinge loss, then SGD."""
+    n = len(xs)
+    grads = [[[0.0] * len(neuron) for neuron in layer] for layer in weights]
+    last = len(weights) - 1
+    loss = 0.0
+    for x, y in zip(xs, ys):
+        activations = [x]
+        for i, layer in enumerate(weights):
+            a = activations[-1]
+            z = [sum(map(mul, neuron, a)) + neuron[-1] for neuron in layer]  # map stops at len(a)
+            activations.append(z if i == last else [v if v > 0.0 else 0.0 for v in z])
+        margin = 1.0 - y * activations[-1][0]
+        if margin <= 0.0:  # relu'(margin) = 0: nothing flows back from this point
+            continue
+        loss += margin
+        upstream = [-y / n]
+        for i in range(last, -1, -1):
+            a = activations[i]
+            for neuron_grads, g in zip(grads[i], upstream):
+                for k, a_k in enumerate(a):
+                    neuron_grads[k] += g * a_k
+                neuron_grads[-1] += g
+            if i:
+                layer = weights[i]
+                upstream = [
+                    sum(g * neuron[k] for g, neuron in zip(upstream, layer)) if a_k > 0.0 else 0.0
+                    for k, a_k in enumerate(a)
+                ]
+    squares = 0.0
+    for layer, layer_grads in zip(weights, grads):
+        for neuron, neuron_grads in zip(layer, layer_grads):
+            for k, w in enumerate(neuron):
+                squares += w * w
+                neuron[k] = w - lr * (neuron_grads[k] + 2e-4 * w)
+    return loss / n + 1e-4 * squares
+
+
+def run_handwritten(steps: int) -> dict[str, Any]:
+    values = iter(initial_weights(SIZES))
+    weights = [
+        [[next(values) for _ in range(nin + 1)] for _ in range(nout)]
+        for nin, nout in itertools.pairwise(SIZES)
+    ]
+    xs, labels = make_moons(100, noise=0.1, seed=0)
+    ys = [2 * label - 1 for label in labels]
+    times, losses = [], []
+    for k in range(steps + 1):
+        start = time.perf_counter()
+        losses.append(handwritten_step(weights, xs, ys, 1.0 - 0.9 * k / 100))
         if k:
             times.append(time.perf_counter() - start)
     return {"seconds": statistics.median(times), "loss": losses[-1]}
@@ -207,9 +308,7 @@ def child(args: argparse.Namespace) -> None:
 
 
 def available(engine: str) -> bool:
-    module = {"chaingrad": "autodiff", "chaingrad-nn": "nn", "micrograd": "micrograd", "torch": "torch"}[
-        engine
-    ]
+    module = {"micrograd": "micrograd", "torch": "torch"}.get(engine, "autodiff")
     probe = f"import sys; sys.path.insert(0, {str(ROOT)!r}); import {module}"
     return subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
 
@@ -224,9 +323,11 @@ def measure(engine: str, task: str, n: int) -> dict[str, Any] | None:
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
-def table(title: str, cases: list[tuple[str, int]], engines: list[str], rounds: int, key: str) -> None:
+def table(
+    title: str, cases: list[tuple[str, int]], engines: list[str], rounds: int, key: str
+) -> dict[tuple[str, str, int], list[dict[str, Any]]]:
     """Run every case on every engine, ``rounds`` times interleaved, and print the medians and
-    how many times each peer's median is chaingrad's."""
+    how many times faster than micrograd (and than the hand-written step) each engine is."""
     print(f"\n{title}")
     results: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for _ in range(rounds):
@@ -235,28 +336,27 @@ def table(title: str, cases: list[tuple[str, int]], engines: list[str], rounds: 
                 out = measure(engine, task, n)
                 if out is not None:
                     results.setdefault((engine, task, n), []).append(out)
-    ours = [e for e in engines if e.startswith("chaingrad")]
-    ratios = [(peer, mine) for peer in engines if peer not in ours for mine in ours]
-    print(
-        f"{'case':>14} "
-        + " ".join(f"{e:>13}" for e in engines)
-        + "  "
-        + " ".join(f"{peer + '/' + mine:>23}" for peer, mine in ratios)
-    )
+    peers = [peer for peer in ("micrograd", "handwritten") if peer in engines]
+    print(f"{'case':>14} {'engine':>13} {key:>14} " + " ".join(f"{peer + ' / engine':>24}" for peer in peers))
     for task, n in cases:
-        runs = {e: results.get((e, task, n), []) for e in engines}
-        medians = {e: statistics.median(r[key] for r in runs[e]) for e in engines if runs[e]}
-        cells = " ".join(f"{medians[e]:>13.5g}" if e in medians else f"{'-':>13}" for e in engines)
-        shown = " ".join(
-            f"{medians[peer] / medians[mine]:>22.1f}x"
-            if peer in medians and mine in medians
-            else f"{'-':>23}"
-            for peer, mine in ratios
-        )
-        print(f"{task + ' ' + str(n):>14} {cells}  {shown}")
-        if "loss" in next(iter(runs.values()), [{}])[0]:
-            losses = "  ".join(f"{e} {runs[e][0]['loss']:.15g}" for e in engines if runs[e])
-            print(f"{'':>14} loss after the last step: {losses}")
+        medians = {
+            e: statistics.median(r[key] for r in results[(e, task, n)])
+            for e in engines
+            if results.get((e, task, n))
+        }
+        for engine in engines:
+            if engine not in medians:
+                continue
+            ratios = " ".join(
+                f"{medians[peer] / medians[engine]:>23.1f}x" if peer in medians else f"{'-':>24}"
+                for peer in peers
+            )
+            print(f"{task + ' ' + str(n):>14} {engine:>13} {medians[engine]:>14.5g} {ratios}")
+        losses = [f"{e} {results[(e, task, n)][0]['loss']:.15g}" for e in engines if "loss" in
+                  results.get((e, task, n), [{}])[0]]
+        if losses:
+            print(f"{'':>14} loss after the last step: " + ", ".join(losses))
+    return results
 
 
 def main() -> None:
@@ -275,26 +375,22 @@ def main() -> None:
         return
     engines = [e for e in ENGINES if available(e)]
     rounds = 3 if args.quick else args.rounds
-    print(
-        f"engines: {', '.join(engines)}; {rounds} rounds; median of fresh processes;"
-        f" Python {sys.version.split()[0]}"
+    print(f"engines: {', '.join(engines)}; {rounds} rounds; median of fresh processes;"
+          f" Python {sys.version.split()[0]}")
+    steps = table(
+        "(a) micrograd demo training step, seconds per step", [("step", 5)], engines, rounds, "seconds"
     )
-    table("(a) micrograd demo training step, seconds per step", [("step", 5)], engines, rounds, "seconds")
+    graph_engines = [e for e in engines if e in GRAPH_ENGINES]
     sizes = [1_000, 10_000, 100_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
-    table(
-        "(b) chain y = y*1.0001 + 0.0001, build + backward, seconds",
-        [("chain", n) for n in sizes],
-        [e for e in engines if e != "chaingrad-nn"],
-        rounds,
-        "seconds",
-    )
-    table(
-        "(c) bytes per graph node (tracemalloc)",
-        [("memory", 100_000)],
-        [e for e in engines if e not in ("torch", "chaingrad-nn")],
-        1,
-        "bytes_per_node",
-    )
+    table("(b) chain y = y*1.0001 + 0.0001, build + backward, seconds", [("chain", n) for n in sizes],
+          graph_engines, rounds, "seconds")
+    table("(c) bytes per graph node (tracemalloc)", [("memory", 100_000)],
+          [e for e in graph_engines if e != "torch"], 1, "bytes_per_node")
+    print("\n(d) compiling the step's graph, seconds (median over rounds)")
+    for engine in ("compiled", "compiled-nn"):
+        runs = steps.get((engine, "step", 5), [])
+        if runs:
+            print(f"{engine:>14} {statistics.median(r['compile_seconds'] for r in runs):>10.3f}")
 
 
 if __name__ == "__main__":

@@ -56,10 +56,10 @@ def test_the_book_example_runs_and_reads_like_the_hand_derivation() -> None:
     source = program.source
     assert len(source.splitlines()) <= 30
     assert "w1 = inputs[0].data" in source and "w2 = inputs[1].data" in source
-    assert "z = v1 + 1.0  # add" in source and "L = v2 + 0.5  # add" in source
-    assert "dz = dv2 * w2  # mul" in source  # dL/dz = w2
-    assert "dw2 = inputs[1].grad + dv2 * z  # mul" in source  # dL/dw2 = z
-    assert "dw1 = inputs[0].grad + dv1 * 2.0  # mul" in source
+    assert "    z = 2.0 * w1 + 1.0  # add\n    L = z * w2 + 0.5  # add\n" in source
+    assert "    dL = grad  # the seed\n    dz = dL * w2  # mul\n" in source  # dL/dz = w2
+    assert "dw1 = inputs[0].grad + dz * 2.0  # mul" in source  # dL/dw1 = dL/dz * x
+    assert "dw2 = inputs[1].grad + dL * z  # mul" in source  # dL/dw2 = z
     assert source.index("# forward") < source.index("# backward")
     assert program.inputs == (w1, w2)
     assert repr(program).startswith("<Program of 6 nodes, 2 inputs")
@@ -269,10 +269,12 @@ def test_overflow_is_a_domain_error_not_an_inf() -> None:
     assert math.isfinite(w.grad) and w.grad > 0
 
 
-@pytest.mark.parametrize("bad", [None, 3.0, "x", [Value(1.0)]])
-def test_compile_refuses_anything_but_a_value(bad: Any) -> None:
-    with pytest.raises(TypeError, match=r"compile\(\) needs the Value at the top of a graph, got"):
+@pytest.mark.parametrize("bad", [None, 3.0, "x", [Value(1.0), 2.0], (None,)])
+def test_compile_refuses_anything_but_values(bad: Any) -> None:
+    with pytest.raises(TypeError, match=r"compile\(\) needs the Value at the top of a graph, or a list"):
         compile_graph(bad)
+    with pytest.raises(ValueError, match=r"compile\(\) got an empty list of outputs"):
+        compile_graph([])
 
 
 def test_program_checks_its_seed() -> None:
@@ -429,3 +431,66 @@ def test_moons_step_graph_compiles_and_matches(tmp_path: Any) -> None:
 def _one(out: Any) -> Value:
     return out[0] if isinstance(out, list) else out
 
+
+
+# --- several outputs; gradients of some leaves only ---------------------------------------------
+
+
+def test_a_list_of_outputs_compiles_to_a_forward_program() -> None:
+    """Predictions of a batch, say: their values, read again from new data; no backward pass."""
+    x, w = Value(0.5, "x"), Value(2.0, "w")
+    outs = [(x * w).tanh(), x + w, w]
+    program = compile_graph(outs)
+    assert program.forward() == [math.tanh(1.0), 2.5, 2.0]
+    x.data = -1.0
+    assert program.forward() == [math.tanh(-2.0), 1.0, 2.0]
+    assert "def program" not in program.source and "return [" in program.source
+    with pytest.raises(TypeError, match="no backward pass"):
+        program()
+    with pytest.raises(TypeError, match="wrt needs one output"):
+        compile_graph(outs, wrt=[x])
+
+
+def test_wrt_adds_up_only_the_gradients_asked_for_bit_for_bit() -> None:
+    """Leaves left out of wrt are inputs only: their .grad is untouched; the wanted leaves get
+    what backward() gives them, bit for bit."""
+    x, n, w = Value(1.5, "x"), Value(3.0, "n"), Value(-0.5, "w")
+
+    def graph() -> Value:
+        return (x**n) * w + (x * w).sin() + dot([x, w, n], [w, x, x])
+
+    program = compile_graph(graph(), wrt=[w, x])
+    assert program.wrt == (x, w)
+    x.data, n.data = 0.75, 2.5
+    n.grad = 7.0
+    got = program()
+    gx, gw = x.grad, w.grad
+    assert n.grad == 7.0
+    x.grad = w.grad = 0.0
+    rebuilt = graph()
+    rebuilt.backward()
+    assert same(got, rebuilt.data) and same(gx, x.grad) and same(gw, w.grad)
+    assert n.grad != 7.0  # backward() gave n its share; the program did not (see above)
+    assert program.fallbacks == 0
+
+
+def test_wrt_skips_the_partials_nobody_asked_for() -> None:
+    """d(x^n)/dn has no real value at x < 0; with wrt=[x] it is not computed, as gradients()
+    does not compute it."""
+    x, n = Value(2.0, "x"), Value(3.0, "n")
+    program = compile_graph(x**n, wrt=[x])
+    x.data = -2.0
+    assert program() == -8.0 and x.grad == 12.0 and n.grad == 0.0
+    assert "_pow_d_dy" not in program.source and program.fallbacks == 0
+
+
+def test_wrt_is_checked() -> None:
+    w1, _, loss = book()
+    with pytest.raises(ValueError, match="wrt must name leaves of the graph, got an operation node"):
+        compile_graph(loss, wrt=[loss])
+    with pytest.raises(ValueError, match="a leaf this graph does not use"):
+        compile_graph(loss, wrt=[Value(1.0)])
+    with pytest.raises(TypeError, match=r"compile\(\) wrt must be a list, got Value"):
+        compile_graph(loss, wrt=w1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"compile\(\) wrt must be Values, got float"):
+        compile_graph(loss, wrt=[1.0])  # type: ignore[list-item]

@@ -413,7 +413,7 @@ def test_mlp_gradient_of_squared_gradient_norm_is_twice_hessian_times_gradient()
                 neuron.b = next(it)
         return _loss(model)
 
-    value, hg = hvp(loss_of, start, g)
+    value, (hg,) = hvp(loss_of, (start,), (g,))
     assert type(value) is float
     for k in range(len(params)):
         assert d_norm[k] == pytest.approx(2.0 * hg[k], rel=1e-12, abs=1e-15), k

@@ -417,3 +417,14 @@ def test_every_unary_operation_gives_a_number_or_a_domain_error(x: float, name: 
         assert v.grad == 0.0
         return
     assert math.isfinite(out.data) and math.isfinite(v.grad)
+
+
+def test_messages_survive_anything_they_show() -> None:
+    """``repr([10**5000])`` raises; an error message about such a thing still reads well."""
+    from autodiff.value import shown
+
+    assert shown([HUGE]) == "a list too long to write out"
+    assert shown(HUGE) == "an int of 5001 digits"
+    assert shown("x" * 100).endswith("...") and len(shown("x" * 100)) == 40
+    with pytest.raises(TypeError, match="Value"):
+        Value([HUGE])  # type: ignore[arg-type]
