@@ -1,4 +1,7 @@
-"""Draw the README's pictures: ``python docs/pictures.py`` (needs the viz extra)."""
+"""Draw the README's pictures: ``python docs/pictures.py`` (needs the viz extra).
+
+The example is the README's, as its code writes it: only the weights have labels, so the
+pictures name the other nodes by their formulas, and the captions by letters they define."""
 
 from pathlib import Path
 
@@ -11,9 +14,7 @@ here = Path(__file__).parent
 def readme_expression() -> Value:
     w1, w2 = Value(0.5, label="w1"), Value(1.5, label="w2")
     z = 2.0 * w1 + 1.0
-    z.label = "z"
     L = z * w2 + 0.5
-    L.label = "L"
     return L
 
 

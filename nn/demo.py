@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from autodiff import no_grad
+from autodiff import Value, no_grad
 
 from .data import make_moons, train_test_split
 from .io import save
@@ -34,7 +34,9 @@ def decision_map(
     y0, y1 = min(ys) - 0.25, max(ys) + 0.25
     def cell(r: int, c: int) -> str:
         x = [x0 + (x1 - x0) * (c + 0.5) / width, y1 - (y1 - y0) * (r + 0.5) / height]
-        return "#" if model(x)[0].data > 0 else "."
+        score = model(x)
+        assert isinstance(score, Value)  # one output
+        return "#" if score.data > 0 else "."
 
     with no_grad():
         rows = [[cell(r, c) for c in range(width)] for r in range(height)]

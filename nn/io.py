@@ -9,7 +9,8 @@ The file names its format and version, the architecture, and every parameter by 
     {
      "format": "chaingrad.model",
      "version": 1,
-     "architecture": {"type": "MLP", "nin": 2, "nouts": [16, 16, 1], "activation": "relu"},
+     "architecture": {"type": "MLP", "nin": 2, "nouts": [16, 16, 1], "activation": "relu",
+                      "output_activation": "linear"},
      "parameters": {
       "L0.N0.w0": 0.4870860536043755,
       "L0.N0.w1": 0.3648026151120298,
@@ -18,7 +19,8 @@ The file names its format and version, the architecture, and every parameter by 
      }
     }
 
-Numbers are written as Python's ``repr`` writes them, the shortest text that reads back as the
+(Files written before ``output_activation`` existed lack it; they are read as linear, which
+they were.) Numbers are written as Python's ``repr`` writes them, the shortest text that reads back as the
 same float, so a loaded model computes bit for bit what the saved one did. Saving is atomic:
 the file is written beside its destination under a temporary name, flushed to disk, then
 renamed over it, so a crash or an error never leaves half a file, and an old file stays intact
@@ -36,7 +38,9 @@ import stat
 from collections.abc import Callable
 from typing import IO, Any, TypeVar, overload
 
-from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
+from autodiff.value import shown
+
+from .module import ACTIVATIONS, MLP, Layer, Module, Neuron, _check_size
 
 FORMAT = "chaingrad.model"
 """The ``format`` field of every file ``save`` writes."""
@@ -108,7 +112,8 @@ def _sync_directory(directory: str) -> None:
 
 def architecture(model: Module) -> dict[str, Any]:
     """What ``load`` needs to rebuild ``model`` (an ``MLP``, ``Layer`` or ``Neuron``) before
-    filling in its parameters: ``{"type": "MLP", "nin": 2, "nouts": [16, 1], "activation": "relu"}``."""
+    filling in its parameters: ``{"type": "MLP", "nin": 2, "nouts": [16, 1], "activation": "relu",
+    "output_activation": "linear"}``."""
     kind = type(model)
     if kind is Neuron:
         assert isinstance(model, Neuron)
@@ -124,17 +129,18 @@ def architecture(model: Module) -> dict[str, Any]:
     if kind is MLP:
         assert isinstance(model, MLP)
         activations = [_layer_activation(layer) for layer in model.layers]
-        expected = [model.activation] * (len(model.layers) - 1) + ["linear"]
+        expected = [model.activation] * (len(model.layers) - 1) + [model.output_activation]
         if activations != expected:
             raise ValueError(
                 f"save() cannot describe this MLP: its layers use {activations}, not hidden "
-                f"{model.activation!r} layers and a linear last layer"
+                f"{model.activation!r} layers and a {model.output_activation!r} last layer"
             )
         return {
             "type": "MLP",
             "nin": len(model.layers[0].neurons[0].w),
             "nouts": [len(layer.neurons) for layer in model.layers],
             "activation": model.activation,
+            "output_activation": model.output_activation,
         }
     raise TypeError(
         f"save() handles nn.MLP, nn.Layer and nn.Neuron, got {kind.__name__}; "
@@ -154,6 +160,7 @@ def save(model: Module, path: PathLike) -> None:
 
     Raises TypeError for another kind of module and ValueError for a parameter that is not
     finite (nothing is written then)."""
+    _check_path("save", path)
     spec = architecture(model)
     state = model.state_dict()
     for name, number in state.items():
@@ -188,7 +195,15 @@ def load(path: PathLike, into: Module | None = None) -> Module:
 
     Raises ``ModelFileError`` (a ValueError) naming the file and the problem when the file is
     not one ``save`` wrote or could have written; ``into`` is untouched then. A missing file
-    raises FileNotFoundError, as ``open`` does."""
+    raises FileNotFoundError, as ``open`` does.
+
+    Nothing is built before the file is known to fit: an architecture that implies more than
+    ``nn.module.MAX_PARAMETERS`` parameters, or more than the file lists (give or take a few, so
+    that a small mismatch is reported name by name), is refused first, so that a small file
+    cannot make ``load`` build a huge model."""
+    _check_path("load", path)
+    if into is not None and not isinstance(into, Module):
+        raise TypeError(f"load() into must be None or a model (an nn.Module), got {type(into).__name__}")
     with open(path, "rb") as file:
         raw = file.read()
     alien = "not a chaingrad model file"
@@ -226,6 +241,16 @@ def load(path: PathLike, into: Module | None = None) -> Module:
             kind = _kind(document[field])
             raise ModelFileError(path, f"the {field!r} field must be a JSON object, got {kind}")
     spec = _check_architecture(path, document["architecture"])
+    try:
+        implied = _check_size(f"the architecture {_show(spec)}", _sizes(spec))
+    except ValueError as error:
+        raise ModelFileError(path, str(error)) from None
+    listed = len(document["parameters"])
+    if implied > listed + _SLACK:
+        raise ModelFileError(
+            path, f"the architecture {_show(spec)} has {implied} parameters but 'parameters' lists "
+            f"{listed}: they do not match"
+        )
     if into is not None:
         try:
             theirs = architecture(into)
@@ -279,18 +304,26 @@ def _show(spec: dict[str, Any]) -> str:
 _FIELDS = {
     "Neuron": ("nin", "activation"),
     "Layer": ("nin", "nout", "activation"),
-    "MLP": ("nin", "nouts", "activation"),
+    "MLP": ("nin", "nouts", "activation", "output_activation"),
 }
+
+_SLACK = 100
+"""How many more parameters than a file lists its architecture may imply and still be built,
+so that the names missing from the file can be listed."""
+
+_DEFAULTS = {"output_activation": "linear"}
+"""Fields that files written before them lack, and the value those files meant."""
 
 
 def _check_architecture(path: PathLike, spec: dict[str, Any]) -> dict[str, Any]:
     """``spec`` with its fields checked, in the order ``architecture()`` writes them."""
     kind = spec.get("type")
-    if kind not in _FIELDS:
+    if not isinstance(kind, str) or kind not in _FIELDS:
         raise ModelFileError(
-            path, f"architecture 'type' must be one of {', '.join(map(repr, _FIELDS))}, got {kind!r}"
+            path, f"architecture 'type' must be one of {', '.join(map(repr, _FIELDS))}, got {shown(kind)}"
         )
     fields = _FIELDS[kind]
+    spec = {**{f: v for f, v in _DEFAULTS.items() if f in fields}, **spec}
     missing = [field for field in fields if field not in spec]
     extra = [field for field in spec if field != "type" and field not in fields]
     if missing or extra:
@@ -301,16 +334,35 @@ def _check_architecture(path: PathLike, spec: dict[str, Any]) -> dict[str, Any]:
         counts.append(("nout", spec["nout"]))
     if kind == "MLP":
         if not isinstance(spec["nouts"], list) or not spec["nouts"]:
-            raise ModelFileError(path, f"architecture nouts must be a non-empty list, got {spec['nouts']!r}")
+            text = shown(spec["nouts"])
+            raise ModelFileError(path, f"architecture nouts must be a non-empty list, got {text}")
         counts += [("nouts", size) for size in spec["nouts"]]
     for name, size in counts:
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ModelFileError(path, f"architecture {name} must be whole numbers >= 1, got {spec[name]!r}")
-    if spec["activation"] not in ACTIVATIONS:
-        raise ModelFileError(
-            path, f"unknown activation {spec['activation']!r}; chaingrad knows {', '.join(ACTIVATIONS)}"
-        )
+            text = shown(spec[name])
+            raise ModelFileError(path, f"architecture {name} must be whole numbers >= 1, got {text}")
+    for field in ("activation", "output_activation"):
+        if field in fields and (not isinstance(spec[field], str) or spec[field] not in ACTIVATIONS):
+            raise ModelFileError(
+                path, f"architecture {field}: unknown activation {shown(spec[field])}; chaingrad knows "
+                f"{', '.join(ACTIVATIONS)}"
+            )
     return {"type": kind, **{field: spec[field] for field in fields}}
+
+
+def _sizes(spec: dict[str, Any]) -> list[int]:
+    """The layer sizes of a checked architecture, inputs first: ``[nin, nout, ...]``."""
+    if spec["type"] == "MLP":
+        return [spec["nin"], *spec["nouts"]]
+    return [spec["nin"], spec["nout"] if spec["type"] == "Layer" else 1]
+
+
+def _check_path(function: str, path: object) -> None:
+    if not isinstance(path, (str, os.PathLike)):
+        kind = type(path).__name__
+        raise TypeError(f"{function}() path must be a str or an os.PathLike, got {kind}: {shown(path)}")
+    if not os.fspath(path):
+        raise ValueError(f"{function}() path is empty")
 
 
 def _build(spec: dict[str, Any]) -> Module:
@@ -319,4 +371,5 @@ def _build(spec: dict[str, Any]) -> Module:
         return Neuron(spec["nin"], spec["activation"])
     if spec["type"] == "Layer":
         return Layer(spec["nin"], spec["nout"], spec["activation"])
-    return MLP(spec["nin"], spec["nouts"], spec["activation"], seed=0)
+    output = spec["output_activation"]
+    return MLP(spec["nin"], spec["nouts"], spec["activation"], seed=0, output_activation=output)

@@ -15,14 +15,14 @@ softplus): at logits of +-1000 every loss is finite and exact.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, overload
 
 from autodiff import DomainError, Value, dot
+from autodiff.value import shown
 
-from .module import Module
+from .module import Module, _finite, _reports_as
 
 Scalar = Value | float
 """One number of a prediction: a Value, or a plain number (int and bool are accepted too)."""
@@ -45,30 +45,42 @@ def _is_vector(x: object) -> bool:
     return isinstance(x, Sequence) and not isinstance(x, (str, bytes))
 
 
+TargetCheck = Callable[[Any, str], Any]
+"""``check(target, what)``: one target number as a loss uses it, or an error naming ``what``."""
+
+
 def _pairs(
-    predictions: Any, targets: Any, loss: str, names: tuple[str, str] = ("predictions", "targets")
+    predictions: Any,
+    targets: Any,
+    loss: str,
+    check: TargetCheck,
+    names: tuple[str, str] = ("predictions", "targets"),
 ) -> tuple[list[Value], list[Any]]:
     """Pair every predicted number with its target, walking both structures together.
 
     Returns the predictions as Values (plain numbers become constant leaves) and the targets as
-    they are. Raises ValueError for empty input, a length mismatch or a non-finite number, and
-    TypeError for anything that is neither a number, a Value nor a list, naming the position.
+    ``check(target, "loss() targets[i]...")`` returns them. Raises ValueError for empty input or
+    a length mismatch, DomainError for a number that is not finite, and TypeError for anything
+    that is neither a number, a Value nor a list, naming the position. The walk keeps its own
+    stack (no recursion, no inner function: nothing refers back to itself, so the batch's graph
+    is freed as soon as the loss is).
     """
     preds: list[Value] = []
     targs: list[Any] = []
-
-    def walk(p: Any, t: Any, where: str) -> None:
+    stack: list[tuple[Any, Any, str]] = [(predictions, targets, "")]
+    while stack:
+        p, t, where = stack.pop()
         if _is_scalar(p) and _is_scalar(t):
             preds.append(p if isinstance(p, Value) else _leaf(p, f"{loss}() {names[0]}{where}"))
-            targs.append(t)
-            return
+            targs.append(check(t, f"{loss}() {names[1]}{where}"))
+            continue
         p_vector, t_vector = _is_vector(p), _is_vector(t)
         if p_vector and _is_scalar(t) and len(p) == 1:  # [score] against a bare label
-            walk(p[0], t, f"{where}[0]")
-            return
+            stack.append((p[0], t, f"{where}[0]"))
+            continue
         if _is_scalar(p) and t_vector and len(t) == 1:  # a bare score against [label]
-            walk(p, t[0], where)
-            return
+            stack.append((p, t[0], where))
+            continue
         for x, name, vector in ((p, names[0], p_vector), (t, names[1], t_vector)):
             if not vector and not _is_scalar(x):
                 raise TypeError(
@@ -85,28 +97,91 @@ def _pairs(
             )
         if not p:
             raise ValueError(f"{loss}() {names[0]}{where} is empty")
-        for i, (pi, ti) in enumerate(zip(p, t)):
-            walk(pi, ti, f"{where}[{i}]")
-
-    walk(predictions, targets, "")
-    for i, t in enumerate(targs):
-        if not isinstance(t, Value) and not math.isfinite(t):
-            raise ValueError(f"{loss}() {names[1]} must be finite, got {t!r} (entry {i})")
+        stack.extend((p[i], t[i], f"{where}[{i}]") for i in reversed(range(len(p))))
     return preds, targs
 
 
 def _leaf(x: Any, what: str) -> Value:
-    if not math.isfinite(x):
-        raise ValueError(f"{what} must be finite, got {x!r}")
-    return Value(float(x))
+    return Value(_finite(x, what))
 
 
-def _numbers(targets: list[Any], loss: str, name: str) -> list[float]:
-    """Targets of a classification loss: plain numbers (a Value target is a mistake here)."""
+# --- targets: what each loss accepts, checked one number at a time ------------------------------
+
+
+def _number_target(t: Any, what: str) -> Value | float:
+    """A regression target: a Value or a finite number."""
+    return t if isinstance(t, Value) else _finite(t, what)
+
+
+def _label(t: Any, what: str) -> float:
+    """A classification target: a plain number (a Value target is a mistake here)."""
+    if isinstance(t, Value):
+        raise TypeError(f"{what} must be a number, got a Value (use .data)")
+    return _finite(t, what)
+
+
+def _probability_target(t: Any, what: str) -> float:
+    """A binary cross-entropy target: a number in [0, 1] (a 0/1 label or a soft one)."""
+    number = _label(t, what)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{what} must be in [0, 1], got {shown(t)}")
+    return number
+
+
+def _sign_label(t: Any, what: str) -> float:
+    """A hinge label: -1 or +1."""
+    number = _label(t, what)
+    if number not in (-1.0, 1.0):
+        raise ValueError(f"{what}: labels must be -1 or +1, got {shown(t)}; for 0/1 labels pass 2 * y - 1")
+    return number
+
+
+def _class_index(t: Any, what: str, k: int) -> int:
+    """A cross-entropy target: a class index, an int in ``range(k)``."""
+    if isinstance(t, bool) or not isinstance(t, numbers.Integral):
+        raise TypeError(f"{what} must be a class index (an int), got {type(t).__name__}: {shown(t)}")
+    index = int(t)
+    if not 0 <= index < k:
+        raise ValueError(f"{what} = {shown(t)} is not a class index for {k} logits (0 to {k - 1})")
+    return index
+
+
+def check_targets(loss: LossFunction, targets: Sequence[Any], what: str, n_outputs: int) -> None:
+    """Check every target of a data set against what ``loss`` (one of ``LOSSES``) accepts, before
+    any training: ``fit`` reports a bad label by its index in ``y``, not by its place in a
+    shuffled batch. ``what`` names the targets (``"fit() y"``); ``n_outputs`` is the number of
+    numbers the model gives for one input, which each target must match (a class index among
+    them, for cross-entropy). Other losses' targets are not checked.
+    """
+    check = _TARGETS.get(loss)
+    if check is None and loss is not cross_entropy:
+        return
     for i, t in enumerate(targets):
-        if isinstance(t, Value):
-            raise TypeError(f"{loss}() {name} must be numbers, got a Value at entry {i} (use .data)")
-    return [float(t) for t in targets]
+        where = f"{what}[{i}]"
+        if check is None:
+            _class_index(t, where, n_outputs)
+            continue
+        numbers_ = leaves(t, where)
+        if len(numbers_) != n_outputs:
+            raise ValueError(f"{where} holds {len(numbers_)} numbers, but the model gives {n_outputs}")
+        for x, place in numbers_:
+            check(x, place)
+
+
+def leaves(x: Any, what: str) -> list[tuple[Any, str]]:
+    """The numbers (and Values) in ``x``, a number or nested lists of them, each with its place
+    (``what[1][0]``); a TypeError naming the place of anything else."""
+    found = []
+    stack = [(x, what)]
+    while stack:
+        item, where = stack.pop()
+        if _is_vector(item):
+            stack.extend((item[j], f"{where}[{j}]") for j in reversed(range(len(item))))
+        elif _is_scalar(item):
+            found.append((item, where))
+        else:
+            raise TypeError(f"{where} must be a number or a list of numbers, got {type(item).__name__}")
+    return found
 
 
 def _total(terms: Sequence[Value]) -> Value:
@@ -122,6 +197,7 @@ def _mean(terms: Sequence[Value]) -> Value:
 # --- the losses ----------------------------------------------------------------------------------
 
 
+@_reports_as("mse()")
 def mse(predictions: Batch, targets: Any, half: bool = False) -> Value:
     """Mean squared error over the ``n`` numbers predicted:
 
@@ -135,12 +211,14 @@ def mse(predictions: Batch, targets: Any, half: bool = False) -> Value:
     ``predictions``: one sample or a batch (see the module docstring); ``targets``: numbers or
     Values of the same shape.
     """
-    preds, targs = _pairs(predictions, targets, "mse")
+    _check_flag("mse", "half", half)
+    preds, targs = _pairs(predictions, targets, "mse", _number_target)
     diffs = [p - t for p, t in zip(preds, targs)]
     squares = dot(diffs, diffs)  # sum_i d_i^2 as one node: d/d d_i = 2 d_i
     return squares / (2 * len(diffs)) if half else squares / len(diffs)
 
 
+@_reports_as("binary_cross_entropy()")
 def binary_cross_entropy(predictions: Batch, targets: Any, from_logits: bool = False) -> Value:
     """Mean binary cross-entropy of targets ``t`` in [0, 1] (0/1 labels, or soft ones).
 
@@ -167,11 +245,8 @@ def binary_cross_entropy(predictions: Batch, targets: Any, from_logits: bool = F
     (Equal to ``max(z, 0) - z t + log(1 + e^-|z|)``, the usual stable form.)
     """
     name = "binary_cross_entropy"
-    preds, targs = _pairs(predictions, targets, name)
-    ts = _numbers(targs, name, "targets")
-    for i, t in enumerate(ts):
-        if not 0.0 <= t <= 1.0:
-            raise ValueError(f"{name}() targets must be in [0, 1], got {t!r} (entry {i})")
+    _check_flag(name, "from_logits", from_logits)
+    preds, ts = _pairs(predictions, targets, name, _probability_target)
     terms: list[Value] = []
     for i, (p, t) in enumerate(zip(preds, ts)):
         if from_logits:
@@ -205,6 +280,7 @@ def binary_cross_entropy(predictions: Batch, targets: Any, from_logits: bool = F
 def softmax(logits: Sequence[Scalar]) -> list[Value]: ...
 @overload
 def softmax(logits: Sequence[Sequence[Scalar]]) -> list[list[Value]]: ...
+@_reports_as("softmax()")
 def softmax(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]]) -> list[Value] | list[list[Value]]:
     """Probabilities from the logits of one sample: a list of Values that sum to 1.
 
@@ -250,6 +326,7 @@ def _softmax(row: Any, what: str) -> list[Value]:
     return [e / total for e in exps]
 
 
+@_reports_as("cross_entropy()")
 def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], target: Any) -> Value:
     """Softmax cross-entropy: minus the log-probability the softmax of the logits gives the
     target class (``torch.nn.CrossEntropyLoss``).
@@ -293,21 +370,13 @@ def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], target:
 
 def _cross_entropy(row: Any, target: Any, logits_name: str, target_name: str) -> Value:
     zs = _vector(row, f"cross_entropy() {logits_name}")
-    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
-        raise TypeError(
-            f"cross_entropy() {target_name} must be a class index (an int), got {target!r}"
-        )
-    index = int(target)
-    if not 0 <= index < len(zs):
-        raise ValueError(
-            f"cross_entropy() {target_name} = {target} is not a class index for {len(zs)} logits "
-            f"(0 to {len(zs) - 1})"
-        )
+    index = _class_index(target, f"cross_entropy() {target_name}", len(zs))
     m = max(z.data for z in zs)
     log_total = _total([(z - m).exp() for z in zs]).log()  # log sum_j e^(z_j - m), in [0, log K]
     return log_total + (m - zs[index])
 
 
+@_reports_as("hinge()")
 def hinge(scores: Batch, labels: Any) -> Value:
     """Mean hinge loss for labels ``y`` in {-1, +1} (the SVM loss micrograd's demo uses)::
 
@@ -318,17 +387,11 @@ def hinge(scores: Batch, labels: Any) -> Value:
     margin of 1. 0/1 labels are a ValueError: convert them with ``2 * y - 1``.
     """
     name = "hinge"
-    preds, targs = _pairs(scores, labels, name, ("scores", "labels"))
-    ys = _numbers(targs, name, "labels")
-    for i, y in enumerate(ys):
-        if y not in (-1.0, 1.0):
-            raise ValueError(
-                f"{name}() labels must be -1 or +1, got {targs[i]!r} (entry {i}); "
-                "for 0/1 labels pass 2 * y - 1"
-            )
+    preds, ys = _pairs(scores, labels, name, _sign_label, ("scores", "labels"))
     return _mean([(1.0 - y * s).relu() for s, y in zip(preds, ys)])
 
 
+@_reports_as("l2()")
 def l2(parameters: Iterable[Value] | Module) -> Value:
     """The squared L2 norm of the parameters, the usual penalty on large weights::
 
@@ -337,7 +400,12 @@ def l2(parameters: Iterable[Value] | Module) -> Value:
     Add ``lam * l2(model)`` to a loss to shrink the weights (``torch.optim.SGD``'s
     ``weight_decay=2 lam`` does the same to the gradient). Takes a list of Values or a Module.
     """
-    params = list(parameters.parameters() if isinstance(parameters, Module) else parameters)
+    if isinstance(parameters, Module):
+        params = parameters.parameters()
+    elif isinstance(parameters, (Value, str, bytes)) or not isinstance(parameters, Iterable):
+        raise TypeError(f"l2() needs a Module or a list of Values, got {type(parameters).__name__}")
+    else:
+        params = list(parameters)
     if not params:
         raise ValueError("l2() got no parameters (an empty list)")
     for i, p in enumerate(params):
@@ -346,11 +414,31 @@ def l2(parameters: Iterable[Value] | Module) -> Value:
     return dot(params, params)  # one node: d/dw_k = w_k + w_k
 
 
+def binary_cross_entropy_with_logits(logits: Batch, targets: Any) -> Value:
+    """``binary_cross_entropy(logits, targets, from_logits=True)``, under a name of its own
+    (``torch.nn.BCEWithLogitsLoss``)."""
+    return binary_cross_entropy(logits, targets, from_logits=True)
+
+
+def _check_flag(loss: str, name: str, flag: object) -> None:
+    if not isinstance(flag, bool):
+        raise TypeError(f"{loss}() {name} must be True or False, got {type(flag).__name__}: {shown(flag)}")
+
+
 LOSSES: dict[str, LossFunction] = {
     "mse": mse,
     "binary_cross_entropy": binary_cross_entropy,
-    "binary_cross_entropy_with_logits": lambda p, t: binary_cross_entropy(p, t, from_logits=True),
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
     "cross_entropy": cross_entropy,
     "hinge": hinge,
 }
 """The losses ``fit`` knows by name."""
+
+_TARGETS: dict[LossFunction, TargetCheck] = {
+    mse: _number_target,
+    binary_cross_entropy: _probability_target,
+    binary_cross_entropy_with_logits: _probability_target,
+    hinge: _sign_label,
+}
+"""The check of one target number, for each loss but cross-entropy (whose targets are class
+indexes, checked against the number of classes)."""

@@ -14,8 +14,12 @@ as plain numbers and lists (JSON can hold it); ``load_state_dict()`` puts it bac
 resumes exactly where it stopped.
 
 A learning-rate schedule is a function ``lr_schedule(t) -> lr`` of the number ``t`` of steps
-taken so far (0 for the first step); ``step_decay`` and ``linear_decay`` make two common ones,
-and any ``lambda t: ...`` will do.
+taken so far (0 for the first step); ``step_decay`` and ``linear_decay`` make two common ones
+(small classes, so that an optimizer using them pickles), and any ``lambda t: ...`` will do.
+
+A step is all or nothing: one that would make a parameter or a buffer infinite or NaN raises
+``DomainError`` and leaves everything as it was, so ``state_dict()`` always holds finite numbers
+that ``load_state_dict()`` accepts.
 
 Below, ``g`` is ``p.grad``, ``lr`` the learning rate of this step and ``t`` the step number
 counted from 1, as in the papers and in PyTorch.
@@ -25,37 +29,60 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from autodiff import DomainError, Value
+from autodiff.value import shown
 
-from .module import Module
+from .module import Module, _finite
 
 Schedule = Callable[[int], float]
 """``lr_schedule(t)``: the learning rate of the step taken after ``t`` steps (t = 0, 1, 2, ...)."""
 
 
-def step_decay(lr: float, factor: float, every: int) -> Schedule:
+class StepDecay:
     """``lr * factor ** (t // every)``: the rate multiplied by ``factor`` every ``every`` steps
-    (``torch.optim.lr_scheduler.StepLR``)."""
-    _check_positive("step_decay", "lr", lr)
-    _check_positive("step_decay", "factor", factor)
-    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-        raise ValueError(f"step_decay every must be a whole number of steps >= 1, got {every!r}")
-    return lambda t: lr * factor ** (t // every)
+    (``torch.optim.lr_scheduler.StepLR``). A small class rather than a closure, so that it
+    pickles with the optimizer that uses it."""
+
+    def __init__(self, lr: float, factor: float, every: int) -> None:
+        self.lr = _check_positive("step_decay", "lr", lr)
+        self.factor = _check_positive("step_decay", "factor", factor)
+        self.every = _check_steps("step_decay", "every", every)
+
+    def __call__(self, t: int) -> float:
+        return self.lr * self.factor ** (t // self.every)
+
+    def __repr__(self) -> str:
+        return f"step_decay(lr={self.lr!r}, factor={self.factor!r}, every={self.every!r})"
 
 
-def linear_decay(lr: float, final_lr: float, steps: int) -> Schedule:
+class LinearDecay:
     """From ``lr`` at step 0 in a straight line to ``final_lr`` at step ``steps``, then constant:
-    ``lr + (final_lr - lr) * min(t, steps) / steps``."""
-    _check_positive("linear_decay", "lr", lr)
-    _check_number("linear_decay", "final_lr", final_lr)
-    if not final_lr >= 0:
-        raise ValueError(f"linear_decay final_lr must be >= 0, got {final_lr!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"linear_decay steps must be a whole number >= 1, got {steps!r}")
-    return lambda t: lr + (final_lr - lr) * min(t, steps) / steps
+    ``lr + (final_lr - lr) * min(t, steps) / steps``. A class for the reason ``StepDecay`` is."""
+
+    def __init__(self, lr: float, final_lr: float, steps: int) -> None:
+        self.lr = _check_positive("linear_decay", "lr", lr)
+        self.final_lr = _check_non_negative("linear_decay", "final_lr", final_lr)
+        self.steps = _check_steps("linear_decay", "steps", steps)
+
+    def __call__(self, t: int) -> float:
+        return self.lr + (self.final_lr - self.lr) * min(t, self.steps) / self.steps
+
+    def __repr__(self) -> str:
+        return f"linear_decay(lr={self.lr!r}, final_lr={self.final_lr!r}, steps={self.steps!r})"
+
+
+def step_decay(lr: float, factor: float, every: int) -> StepDecay:
+    """The schedule ``lr * factor ** (t // every)`` (see ``StepDecay``)."""
+    return StepDecay(lr, factor, every)
+
+
+def linear_decay(lr: float, final_lr: float, steps: int) -> LinearDecay:
+    """The schedule from ``lr`` down a straight line to ``final_lr`` at step ``steps`` (see
+    ``LinearDecay``)."""
+    return LinearDecay(lr, final_lr, steps)
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -63,23 +90,21 @@ def linear_decay(lr: float, final_lr: float, steps: int) -> Schedule:
 
 def _check_number(owner: str, name: str, x: object) -> float:
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{owner} {name} must be a number, got {type(x).__name__}")
-    if not math.isfinite(x):
-        raise ValueError(f"{owner} {name} must be finite, got {x!r}")
-    return float(x)
+        raise TypeError(f"{owner} {name} must be a number, got {type(x).__name__}: {shown(x)}")
+    return _finite(x, f"{owner} {name}")
 
 
 def _check_positive(owner: str, name: str, x: object) -> float:
     number = _check_number(owner, name, x)
     if not number > 0:
-        raise ValueError(f"{owner} {name} must be > 0, got {x!r}")
+        raise ValueError(f"{owner} {name} must be > 0, got {shown(x)}")
     return number
 
 
 def _check_non_negative(owner: str, name: str, x: object) -> float:
     number = _check_number(owner, name, x)
     if not number >= 0:
-        raise ValueError(f"{owner} {name} must be >= 0, got {x!r}")
+        raise ValueError(f"{owner} {name} must be >= 0, got {shown(x)}")
     return number
 
 
@@ -87,8 +112,20 @@ def _check_fraction(owner: str, name: str, x: object) -> float:
     """A decay rate: in [0, 1)."""
     number = _check_number(owner, name, x)
     if not 0 <= number < 1:
-        raise ValueError(f"{owner} {name} must be in [0, 1), got {x!r}")
+        raise ValueError(f"{owner} {name} must be in [0, 1), got {shown(x)}")
     return number
+
+
+def _check_steps(owner: str, name: str, n: object) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{owner} {name} must be a whole number of steps >= 1, got {shown(n)}")
+    return n
+
+
+def _check_flag(owner: str, name: str, flag: object) -> bool:
+    if not isinstance(flag, bool):
+        raise TypeError(f"{owner} {name} must be True or False, got {type(flag).__name__}: {shown(flag)}")
+    return flag
 
 
 def _check_parameters(owner: str, parameters: Iterable[Value]) -> list[Value]:
@@ -96,6 +133,8 @@ def _check_parameters(owner: str, parameters: Iterable[Value]) -> list[Value]:
         raise TypeError(f"{owner} needs the parameters, not the model: pass model.parameters()")
     if isinstance(parameters, Value):
         raise TypeError(f"{owner} needs a list of parameters, got a single Value: pass [p]")
+    if isinstance(parameters, (str, bytes)) or not isinstance(parameters, Iterable):
+        raise TypeError(f"{owner} needs a list of parameters (Values), got {type(parameters).__name__}")
     params = list(parameters)
     if not params:
         raise ValueError(f"{owner} got an empty parameter list")
@@ -136,7 +175,7 @@ class Optimizer:
         self.params: list[Value] = _check_parameters(owner, parameters)
         self.lr: float = _check_positive(owner, "lr", lr)
         if lr_schedule is not None and not callable(lr_schedule):
-            raise TypeError(f"{owner} lr_schedule must be a function of the step, got {lr_schedule!r}")
+            raise TypeError(f"{owner} lr_schedule must be a function of the step, got {shown(lr_schedule)}")
         self.lr_schedule = lr_schedule
         self.steps = 0
         self.state: dict[str, list[float]] = {name: [0.0] * len(self.params) for name in self._buffers}
@@ -149,7 +188,7 @@ class Optimizer:
         owner = type(self).__name__
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (math.isfinite(lr) and lr >= 0):
             raise ValueError(
-                f"{owner} lr_schedule({self.steps}) gave {lr!r}; a learning rate is a number >= 0"
+                f"{owner} lr_schedule({self.steps}) gave {shown(lr)}; a learning rate is a number >= 0"
             )
         return float(lr)
 
@@ -159,41 +198,54 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        """Update every parameter from its ``.grad`` (see the subclass for the formula)."""
+        """Update every parameter from its ``.grad`` (see the subclass for the formula).
+
+        All-or-nothing: a step that would make a parameter or any of the optimizer's buffers
+        infinite or NaN (a learning rate too large, a gradient so large that its square
+        overflows) raises DomainError and changes nothing."""
         lr = self.current_lr()
         grads = self._gradients()
         t = self.steps + 1
         values, state = self._update(grads, lr, t)
-        for i, (p, x) in enumerate(zip(self.params, values)):
-            if not math.isfinite(x):
-                raise DomainError(
-                    f"{type(self).__name__}.step() would make parameter {_name(p, i)} {x!r} "
-                    f"(data {p.data!r}, grad {grads[i]!r}, lr {lr!r}): the learning rate is too "
-                    "large or the gradients exploded; nothing was changed"
-                )
+        owner = type(self).__name__
+        for what, numbers_ in (("parameter", values), *state.items()):
+            if all(map(math.isfinite, numbers_)):
+                continue
+            i = next(i for i, x in enumerate(numbers_) if not math.isfinite(x))
+            p = self.params[i]
+            made = (
+                f"parameter {_name(p, i)} {numbers_[i]!r}" if what == "parameter"
+                else f"its buffer {what!r} {numbers_[i]!r} for parameter {_name(p, i)}"
+            )
+            raise DomainError(
+                f"{owner}.step() would make {made} (data {p.data!r}, grad {grads[i]!r}, lr {lr!r}): "
+                "the learning rate is too large or the gradients exploded; nothing was changed"
+            )
         for p, x in zip(self.params, values):
             p.data = x
         self.state = state
         self.steps = t
 
     def _gradients(self) -> list[float]:
+        owner = type(self).__name__
         grads = []
         for i, p in enumerate(self.params):
             g: Any = p.grad
-            if type(g) is not float:
-                if isinstance(g, Value):
-                    raise TypeError(
-                        f"{type(self).__name__}.step(): parameter {_name(p, i)} has a Value as its "
-                        "gradient (from backward(create_graph=True)); optimizers need float "
-                        "gradients: call backward() without create_graph"
-                    )
-                if isinstance(g, bool) or not isinstance(g, numbers.Real):
-                    raise TypeError(
-                        f"{type(self).__name__}.step(): parameter {_name(p, i)} has a gradient of "
-                        f"type {type(g).__name__}; it must be a float"
-                    )
-                g = float(g)
-            grads.append(g)
+            if type(g) is float and math.isfinite(g):
+                grads.append(g)
+                continue
+            if isinstance(g, Value):
+                raise TypeError(
+                    f"{owner}.step(): parameter {_name(p, i)} has a Value as its "
+                    "gradient (from backward(create_graph=True)); optimizers need float "
+                    "gradients: call backward() without create_graph"
+                )
+            if isinstance(g, bool) or not isinstance(g, numbers.Real):
+                raise TypeError(
+                    f"{owner}.step(): parameter {_name(p, i)} has a gradient of "
+                    f"type {type(g).__name__}; it must be a float"
+                )
+            grads.append(_finite(g, f"{owner}.step(): the gradient of parameter {_name(p, i)}"))
         return grads
 
     def _update(self, grads: list[float], lr: float, t: int) -> tuple[list[float], dict[str, list[float]]]:
@@ -216,42 +268,52 @@ class Optimizer:
             "state": {name: list(values) for name, values in self.state.items()},
         }
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore what ``state_dict()`` returned (possibly through JSON): the step count, the
         hyperparameters and the buffers. The optimizer must be of the same kind, over as many
-        parameters, in the same order."""
+        parameters, in the same order. Everything is checked before anything is set."""
         owner = type(self).__name__
+        where = f"{owner}.load_state_dict()"
+        if not isinstance(state_dict, Mapping):
+            kind = type(state_dict).__name__
+            raise TypeError(f"{where} needs the mapping state_dict() returns, got {kind}")
         kind = state_dict.get("optimizer")
         if kind != owner:
-            raise ValueError(f"{owner}.load_state_dict() got the state of a {kind!r} optimizer")
+            raise ValueError(f"{where} got the state of a {shown(kind)} optimizer")
         steps = state_dict.get("steps")
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"{owner}.load_state_dict() needs a step count >= 0, got {steps!r}")
-        hyper = dict(state_dict.get("hyperparameters", {}))
+            raise ValueError(f"{where} needs a step count >= 0, got {shown(steps)}")
+        hyper = state_dict.get("hyperparameters")
+        buffers = state_dict.get("state")
+        for name, field in (("hyperparameters", hyper), ("state", buffers)):
+            if not isinstance(field, Mapping):
+                raise TypeError(f"{where} needs {name!r} to be a mapping, got {type(field).__name__}")
+        assert isinstance(hyper, Mapping) and isinstance(buffers, Mapping)
+        hyper = dict(hyper)
         if set(hyper) != set(self._hyperparameters):
             raise ValueError(
-                f"{owner}.load_state_dict() needs hyperparameters {sorted(self._hyperparameters)}, "
-                f"got {sorted(hyper)}"
+                f"{where} needs hyperparameters {sorted(self._hyperparameters)}, "
+                f"got {sorted(map(shown, hyper))}"
             )
-        if "betas" in hyper:
-            hyper["betas"] = tuple(hyper["betas"])
-        type(self)(self.params, **hyper)  # checks every value as the constructor does
-        buffers = state_dict.get("state", {})
+        if "betas" in hyper and isinstance(hyper["betas"], list):
+            hyper["betas"] = tuple(hyper["betas"])  # JSON has no tuples
+        checked = type(self)(self.params, **hyper)  # checks every value as the constructor does
         if set(buffers) != set(self._buffers):
             raise ValueError(
-                f"{owner}.load_state_dict() needs buffers {sorted(self._buffers)}, got {sorted(buffers)}"
+                f"{where} needs buffers {sorted(self._buffers)}, got {sorted(map(shown, buffers))}"
             )
         state: dict[str, list[float]] = {}
         for name in self._buffers:
-            values = list(buffers[name])
+            values = buffers[name]
+            if not isinstance(values, (list, tuple)):
+                raise TypeError(f"{where}: buffer {name!r} must be a list, got {type(values).__name__}")
             if len(values) != len(self.params):
                 raise ValueError(
-                    f"{owner}.load_state_dict(): buffer {name!r} has {len(values)} entries for "
-                    f"{len(self.params)} parameters"
+                    f"{where}: buffer {name!r} has {len(values)} entries for {len(self.params)} parameters"
                 )
-            state[name] = [_check_number(owner, f"buffer {name!r}", v) for v in values]
-        for name, value in hyper.items():
-            setattr(self, name, value)
+            state[name] = [_check_number(where, f"buffer {name!r}", v) for v in values]
+        for name in self._hyperparameters:
+            setattr(self, name, getattr(checked, name))
         self.state = state
         self.steps = steps
 
@@ -291,7 +353,7 @@ class SGD(Optimizer):
     ) -> None:
         super().__init__(parameters, lr, lr_schedule=lr_schedule)
         self.momentum = _check_non_negative("SGD", "momentum", momentum)
-        self.nesterov = bool(nesterov)
+        self.nesterov = _check_flag("SGD", "nesterov", nesterov)
         if self.nesterov and self.momentum == 0:
             raise ValueError("SGD nesterov=True needs momentum > 0, got momentum=0")
         self.weight_decay = _check_non_negative("SGD", "weight_decay", weight_decay)
@@ -345,7 +407,7 @@ class RMSprop(Optimizer):
         self.eps = _check_positive("RMSprop", "eps", eps)
         self.weight_decay = _check_non_negative("RMSprop", "weight_decay", weight_decay)
         self.momentum = _check_non_negative("RMSprop", "momentum", momentum)
-        self.centered = bool(centered)
+        self.centered = _check_flag("RMSprop", "centered", centered)
 
     def _update(self, grads: list[float], lr: float, t: int) -> tuple[list[float], dict[str, list[float]]]:
         alpha, eps, wd, mu = self.alpha, self.eps, self.weight_decay, self.momentum
@@ -405,7 +467,7 @@ class Adam(Optimizer):
         super().__init__(parameters, lr, lr_schedule=lr_schedule)
         owner = type(self).__name__
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{owner} betas must be a pair (beta1, beta2), got {betas!r}")
+            raise ValueError(f"{owner} betas must be a pair (beta1, beta2), got {shown(betas)}")
         self.betas = (_check_fraction(owner, "beta1", betas[0]), _check_fraction(owner, "beta2", betas[1]))
         self.eps = _check_positive(owner, "eps", eps)
         self.weight_decay = _check_non_negative(owner, "weight_decay", weight_decay)

@@ -3,11 +3,21 @@
     plot_history(history, "history.png")
     plot_decision_boundary(model, X, y, "boundary.png")
 
+Every function follows matplotlib's convention for axes-level functions: it draws into the
+Axes given as ``ax=`` and returns that Axes, so pictures compose into subplots::
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    plot_history(history, ax=left)
+    plot_decision_boundary(model, X, y, ax=right)
+
+Without ``ax`` it makes a figure of its own, without ``pyplot`` (so it leaves no global state
+behind), and returns its Axes; ``ax.figure`` is the figure. In Jupyter the returned Axes shows
+that figure, once. ``path`` writes the figure the Axes belongs to (with ``ax=``, your whole
+figure as it stands) to a file whose format follows the suffix (``.png``, ``.svg``, ``.pdf``,
+...), atomically (see ``nn.io.atomic_write``); or call ``ax.figure.savefig``.
+
 matplotlib is optional (``pip install 'chaingrad[plot]'``): it is imported when a function here
-is first called, never by ``import nn``. The figures are made without ``pyplot``, so they leave
-no global state behind; in Jupyter a returned figure shows itself, once. In a script pass
-``path`` (the format follows its suffix: ``.png``, ``.svg``, ``.pdf``, ...) or call
-``fig.savefig``. Files are written atomically (see ``nn.io.atomic_write``).
+is first called, never by ``import nn``.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from io import BytesIO
 from typing import IO, Any
 
 from autodiff import Value, no_grad
+from autodiff.value import shown
 
 from .io import atomic_write
 
@@ -33,9 +44,6 @@ COLORS = ("#2166ac", "#b2182b", "#1b7837", "#e08214", "#762a83", "#35978f", "#c5
 """Class colours: blue and red for two classes (as the diverging background), then more."""
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-
-HISTORY_FIELDS = ("loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy")
-"""The per-epoch series ``plot_history`` looks for, as attributes or keys."""
 
 
 def _import(function: str, module: str) -> Any:
@@ -50,16 +58,29 @@ def _import(function: str, module: str) -> Any:
         ) from None
 
 
-def _figure(function: str, width: float, height: float) -> Any:
-    """A new Figure on the Agg canvas (no window, no pyplot)."""
+def _new_axes(function: str, width: float, height: float, columns: int = 1) -> list[Any]:
+    """``columns`` Axes side by side on a new Figure on the Agg canvas (no window, no pyplot)."""
     figure_module = _import(function, "matplotlib.figure")
     agg = _import(function, "matplotlib.backends.backend_agg")
     fig = figure_module.Figure(figsize=(width, height), layout="constrained")
     agg.FigureCanvasAgg(fig)
+    axes = [fig.add_subplot(1, columns, i + 1) for i in range(columns)]
     # Jupyter shows an object by its _repr_png_; pyplot's figures get theirs from the inline
-    # backend, which is only set up once pyplot is imported
+    # backend, which is only set up once pyplot is imported. The Axes returned shows its figure.
     fig._repr_png_ = types.MethodType(_png, fig)
-    return fig
+    for ax in axes:
+        ax._repr_png_ = types.MethodType(_png, fig)
+    return axes
+
+
+def _check_axes(function: str, ax: Any) -> Any:
+    """``ax`` when it is a matplotlib Axes; a TypeError otherwise (a Figure is a common slip)."""
+    axes_module = _import(function, "matplotlib.axes")
+    if not isinstance(ax, axes_module.Axes):
+        figure = hasattr(ax, "add_subplot")
+        hint = ": pass one of its Axes (fig.axes[0], or from plt.subplots)" if figure else ""
+        raise TypeError(f"{function}() ax must be a matplotlib Axes, got {type(ax).__name__}{hint}")
+    return ax
 
 
 def _png(fig: Any) -> bytes:
@@ -84,9 +105,11 @@ def _check_path(function: str, path: PathLike | None, fig: Any) -> str | None:
     return suffix
 
 
-def _save(fig: Any, path: PathLike | None, file_format: str | None) -> None:
+def _save(ax: Any, path: PathLike | None, file_format: str | None) -> None:
+    """Write the (root) figure ``ax`` belongs to, when there is a ``path``."""
     if path is None:
         return
+    fig = ax.figure.figure  # a subfigure's figure is the whole one
 
     def write(file: IO[Any]) -> None:
         fig.savefig(file, format=file_format, dpi=150)
@@ -97,18 +120,21 @@ def _save(fig: Any, path: PathLike | None, file_format: str | None) -> None:
 # --- loss and accuracy per epoch ---------------------------------------------------------------
 
 
-def _series(history: Any) -> dict[str, list[float]]:
-    """The per-epoch lists in ``history``: a mapping or an object with ``loss`` (and maybe
-    ``accuracy``, ``val_loss``, ...), or a plain sequence of losses."""
+def _series(history: Any, quantities: Sequence[str]) -> dict[str, list[float]]:
+    """The per-epoch lists of ``quantities`` (each with its ``val_`` and ``test_`` versions) in
+    ``history``: a mapping, an object with them as attributes or items (a ``History``), or a
+    plain sequence of losses. The first quantity must be there."""
+    names = [prefix + quantity for quantity in quantities for prefix, *_ in CURVES]
     if isinstance(history, Mapping):
-        found = {name: history[name] for name in HISTORY_FIELDS if name in history}
+        found = {name: history[name] for name in names if name in history}
     elif isinstance(history, Sequence) and not isinstance(history, (str, bytes)):
         found = {"loss": history}
     else:
-        found = {name: getattr(history, name) for name in HISTORY_FIELDS if hasattr(history, name)}
-    if "loss" not in found:
+        found = {name: _member(history, name) for name in names}
+    first = quantities[0]
+    if found.get(first) is None:
         raise ValueError(
-            "plot_history() needs a list of losses, or a History or mapping with a 'loss' list, "
+            f"plot_history() needs a list of losses, or a History or mapping with a {first!r} list, "
             f"got {type(history).__name__}"
         )
     series: dict[str, list[float]] = {}
@@ -122,15 +148,23 @@ def _series(history: Any) -> dict[str, list[float]]:
         for epoch, v in enumerate(values):
             try:
                 numbers.append(float(v.data if isinstance(v, Value) else v))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ValueError(
-                    f"plot_history() {name!r} must hold numbers, got {v!r} at index {epoch}"
+                    f"plot_history() {name!r} must hold numbers, got {shown(v)} at index {epoch}"
                 ) from None
         if numbers:
             series[name] = numbers
-    if "loss" not in series:
-        raise ValueError("plot_history() got no epochs: the 'loss' list is empty")
+    if first not in series:
+        raise ValueError(f"plot_history() got no epochs: the {first!r} list is empty")
     return series
+
+
+def _member(history: Any, name: str) -> Any:
+    """``history.name``, or a History's other metric ``name`` (in its ``records``); else None."""
+    if hasattr(history, name):
+        return getattr(history, name)
+    records = getattr(history, "records", None)
+    return records.get(name) if isinstance(records, Mapping) else None
 
 
 CURVES = (
@@ -148,49 +182,73 @@ def _last(values: list[float], percent: bool) -> str:
     return f"{finite[-1]:.1%}" if percent else f"{finite[-1]:.4g}"
 
 
-def plot_history(history: Any, path: PathLike | None = None, log_scale: bool = False) -> Any:
-    """The loss per epoch, and beside it the accuracy per epoch when there is one.
+def plot_history(
+    history: Any,
+    path: PathLike | None = None,
+    log_scale: bool = False,
+    *,
+    metric: str | None = None,
+    ax: Any = None,
+) -> Any:
+    """A quantity per epoch: the training curve, and the validation (and test) curves when
+    measured.
 
     ``history`` is a ``nn.train.History``, any object or mapping with per-epoch lists ``loss``
-    and optionally ``accuracy``, ``val_loss``, ``val_accuracy`` (or ``test_...``), or just a
-    list of losses. Accuracies are fractions (0.97 for 97%). ``log_scale`` draws the loss on a
-    log axis, where a loss shrinking by the same factor each epoch is a straight line.
-    Returns the matplotlib Figure; writes it to ``path`` too when given."""
-    series = _series(history)
-    has_accuracy = "accuracy" in series or any(name.endswith("_accuracy") for name in series)
-    fig = _figure("plot_history", 10.0 if has_accuracy else 5.5, 4.0)
-    file_format = _check_path("plot_history", path, fig)
+    and optionally ``accuracy``, ``val_loss``, ``val_accuracy`` (or ``test_...``) or any other
+    metric, or just a list of losses. ``metric`` names the quantity drawn ("loss" by default).
+    Into ``ax`` it draws that one quantity; without ``ax`` and ``metric`` it makes a figure with
+    the loss and, beside it, the accuracy when there is one. Accuracies are fractions (0.97 for
+    97%), drawn as percentages. ``log_scale`` draws the loss on a log axis, where a loss
+    shrinking by the same factor each epoch is a straight line.
+
+    Returns the Axes it drew the quantity in (the loss, on a figure of two); ``path`` writes
+    the figure the Axes belongs to."""
+    if metric is not None and not isinstance(metric, str):
+        kind = type(metric).__name__
+        raise TypeError(f"plot_history() metric must be a name such as 'accuracy', got {kind}")
+    both = metric is None and ax is None
+    series = _series(history, [metric or "loss", *(["accuracy"] if both else [])])
+    quantities = [metric or "loss"]
+    if both and any(name.endswith("accuracy") for name in series):
+        quantities.append("accuracy")
+    if ax is None:
+        axes = _new_axes("plot_history", 5.5 + 4.5 * (len(quantities) - 1), 4.0, len(quantities))
+    else:
+        axes = [_check_axes("plot_history", ax)]
+    file_format = _check_path("plot_history", path, axes[0].figure)
     ticker = _import("plot_history", "matplotlib.ticker")
-    panels = [("loss", fig.add_subplot(1, 2 if has_accuracy else 1, 1))]
-    if has_accuracy:
-        panels.append(("accuracy", fig.add_subplot(1, 2, 2)))
-    for quantity, ax in panels:
-        percent = quantity == "accuracy"
-        titles = []
-        for prefix, label, color, style in CURVES:
-            values = series.get(prefix + quantity)
-            if values is None:
-                continue
-            epochs = range(1, len(values) + 1)
-            ax.plot(epochs, values, style, color=color, label=label, linewidth=2,
-                    marker="o" if len(values) <= 30 else None, markersize=4)
-            titles.append(f"{label} {_last(values, percent)}")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(quantity)
-        ax.set_title(f"{quantity}: " + ", ".join(titles) + " at the end", fontsize=10)
-        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-        ax.grid(True, alpha=0.3)
-        if percent:
-            ax.yaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0))
-            shown = [v for name in series if name.endswith("accuracy") for v in series[name]]
-            top = max((v for v in shown if math.isfinite(v)), default=1.0)
-            ax.set_ylim(0.0, max(1.0, top) * 1.03)
-        elif log_scale:
-            ax.set_yscale("log")
-        if len(titles) > 1:
-            ax.legend()
-    _save(fig, path, file_format)
-    return fig
+    for quantity, panel in zip(quantities, axes):
+        _curves(panel, series, quantity, log_scale, ticker)
+    _save(axes[0], path, file_format)
+    return axes[0]
+
+
+def _curves(ax: Any, series: dict[str, list[float]], quantity: str, log_scale: bool, ticker: Any) -> None:
+    """Draw ``quantity``'s training, validation and test curves into ``ax``."""
+    percent = quantity.endswith("accuracy")
+    titles = []
+    for prefix, label, color, style in CURVES:
+        values = series.get(prefix + quantity)
+        if values is None:
+            continue
+        epochs = range(1, len(values) + 1)
+        ax.plot(epochs, values, style, color=color, label=label, linewidth=2,
+                marker="o" if len(values) <= 30 else None, markersize=4)
+        titles.append(f"{label} {_last(values, percent)}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(quantity)
+    ax.set_title(f"{quantity}: " + ", ".join(titles) + " at the end", fontsize=10)
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+    if percent:
+        ax.yaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0))
+        shown = [v for name in series if name.endswith(quantity) for v in series[name]]
+        top = max((v for v in shown if math.isfinite(v)), default=1.0)
+        ax.set_ylim(0.0, max(1.0, top) * 1.03)
+    elif log_scale:
+        ax.set_yscale("log")
+    if len(titles) > 1:
+        ax.legend()
 
 
 # --- decision boundaries -----------------------------------------------------------------------
@@ -221,7 +279,7 @@ def _check_points(X: Any, y: Any) -> tuple[list[list[float]], list[Any]]:
             point = []
         if len(point) != 2 or not all(math.isfinite(c) for c in point):
             raise ValueError(
-                f"plot_decision_boundary() draws 2-D inputs: X[{i}] must be 2 finite numbers, got {x!r}"
+                f"plot_decision_boundary() draws 2-D inputs: X[{i}] must be 2 finite numbers, got {shown(x)}"
             )
         points.append(point)
     return points, list(y)
@@ -234,6 +292,8 @@ def plot_decision_boundary(
     path: PathLike | None = None,
     resolution: int = 100,
     threshold: float = 0.0,
+    *,
+    ax: Any = None,
 ) -> Any:
     """The plane coloured by what ``model`` predicts at each point, with the points ``X`` drawn
     over it in the colours of their labels ``y``.
@@ -244,18 +304,22 @@ def plot_decision_boundary(
     with ``tanh(output - threshold)`` and a black line marks the boundary. With ``k`` outputs the
     class is the largest output's index, labels ``0 .. k-1``. The model is evaluated on a
     ``resolution`` x ``resolution`` grid under ``autodiff.no_grad()``. The title gives the
-    share of the points ``X`` classified correctly. Returns the matplotlib Figure; writes it
-    to ``path`` too when given."""
+    share of the points ``X`` classified correctly. Draws into ``ax`` when given, else into a
+    figure of its own shaped like the data; returns the Axes. ``path`` writes the figure the
+    Axes belongs to."""
     points, labels = _check_points(X, y)
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(
-            f"plot_decision_boundary() resolution must be a whole number >= 2, got {resolution!r}"
+            f"plot_decision_boundary() resolution must be a whole number >= 2, got {shown(resolution)}"
         )
     (x_lo, x_hi), (y_lo, y_hi) = (_padded([p[d] for p in points]) for d in (0, 1))
     # the axes keep the data's proportions (equal scales); so does the figure, within reason
-    height = min(max(1.0 + 5.4 * (y_hi - y_lo) / (x_hi - x_lo), 3.5), 8.0)
-    fig = _figure("plot_decision_boundary", 6.4, height)
-    file_format = _check_path("plot_decision_boundary", path, fig)
+    if ax is None:
+        height = min(max(1.0 + 5.4 * (y_hi - y_lo) / (x_hi - x_lo), 3.5), 8.0)
+        (ax,) = _new_axes("plot_decision_boundary", 6.4, height)
+    else:
+        _check_axes("plot_decision_boundary", ax)
+    file_format = _check_path("plot_decision_boundary", path, ax.figure)
 
     with no_grad():
         k = len(_scores(model, points[0]))
@@ -270,7 +334,7 @@ def plot_decision_boundary(
             else:
                 raise ValueError(
                     "plot_decision_boundary(): a model with one output is a binary classifier, whose "
-                    f"labels are 0/1 or -1/+1; got {sorted(values, key=repr)[:6]!r}"
+                    f"labels are 0/1 or -1/+1; got {sorted(map(shown, values))[:6]}"
                 )
 
             def predict(point: list[float]) -> tuple[int, list[float]]:
@@ -282,7 +346,7 @@ def plot_decision_boundary(
             if wrong:
                 raise ValueError(
                     f"plot_decision_boundary(): a model with {k} outputs predicts labels 0 .. {k - 1}, "
-                    f"got {wrong[0]!r}"
+                    f"got {shown(wrong[0])}"
                 )
 
             def predict(point: list[float]) -> tuple[int, list[float]]:
@@ -300,7 +364,6 @@ def plot_decision_boundary(
 
     correct = sum(p == label for p, label in zip(predicted, labels))
     index = [classes.index(label) for label in labels]
-    ax = fig.add_subplot(1, 1, 1)
     palette = list(COLORS[: len(classes)]) if len(classes) <= len(COLORS) else None
     cmap = _import("plot_decision_boundary", "matplotlib").colormaps["tab20"]
     if k == 1:
@@ -341,8 +404,8 @@ def plot_decision_boundary(
     ax.set_title(f"{correct} of {len(points)} points classified correctly ({correct / len(points):.0%})",
                  fontsize=10)
     ax.legend(loc="best", framealpha=0.85, fontsize=9)
-    _save(fig, path, file_format)
-    return fig
+    _save(ax, path, file_format)
+    return ax
 
 
 def _padded(values: list[float]) -> tuple[float, float]:

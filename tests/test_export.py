@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import sys
+import types
 from typing import Any
 
 import pytest
@@ -25,6 +26,10 @@ def _inputs(nin: int, n: int, seed: int) -> list[list[float]]:
     return [[rng.uniform(-3.0, 3.0) for _ in range(nin)] for _ in range(n)]
 
 
+def _listed(out: Any) -> list[float]:
+    return [o.data for o in out] if isinstance(out, list) else [out.data]
+
+
 def _perturbed(model: nn.Module, seed: int) -> None:
     """Nonzero biases, so that the biases are really compared."""
     rng = random.Random(seed)
@@ -39,14 +44,14 @@ def test_outputs_match_to_1e_12(activation: str, nin: int, nouts: list[int], tor
     _perturbed(model, 1)
     net = to_torch(model)
     X = _inputs(nin, 50, 2)
-    ours = [[o.data for o in model(x)] for x in X]
+    ours = [_listed(model(x)) for x in X]
     theirs = net(torch.tensor(X, dtype=torch.float64)).tolist()
     assert len(theirs) == len(ours) and len(theirs[0]) == nouts[-1]
     worst = max(abs(a - b) for row_a, row_b in zip(ours, theirs) for a, b in zip(row_a, row_b))
     assert worst <= 1e-12, worst
     # a differently initialised network is not accepted by the same check
     other = nn.MLP(nin, nouts, activation=activation, seed=8)
-    assert max(abs(a - b) for x, row in zip(X, ours) for a, b in zip((o.data for o in other(x)), row)) > 1e-6
+    assert max(abs(a - b) for x, row in zip(X, ours) for a, b in zip(_listed(other(x)), row)) > 1e-6
 
 
 def test_structure_dtype_and_activations(torch: Any) -> None:
@@ -121,3 +126,63 @@ def test_missing_torch_names_the_pinned_install(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` raise ImportError
     with pytest.raises(ImportError, match=r"pip install torch==2\.13\.0"):
         to_torch(nn.MLP(2, [1], seed=0))
+
+
+TORCH_NAMES = {
+    "tanh": ["Tanh"], "sigmoid": ["Sigmoid"], "relu": ["ReLU"], "leaky_relu": ["LeakyReLU"], "linear": []
+}
+"""The torch module after a layer of each activation (none after a linear one)."""
+
+
+@pytest.mark.parametrize("output", ["tanh", "sigmoid", "relu", "leaky_relu", "linear"])
+def test_the_last_layer_follows_output_activation(output: str, torch: Any) -> None:
+    model = nn.MLP(3, [4, 4, 1], activation="tanh", output_activation=output, seed=0)
+    _perturbed(model, 2)
+    net = to_torch(model)
+    kinds = [type(m).__name__ for m in net]
+    assert kinds == ["Linear", "Tanh", "Linear", "Tanh", "Linear", *TORCH_NAMES[output]]
+    X = _inputs(3, 20, 5)
+    theirs = net(torch.tensor(X, dtype=torch.float64)).tolist()
+    assert [row[0] for row in theirs] == pytest.approx([model(x).data for x in X], rel=1e-12, abs=1e-15)
+
+
+class _FakeTorch:
+    """Just enough of torch's API for ``to_torch`` to build its Sequential: the modules it is
+    made of, by name, with the data they were given."""
+
+    float64 = "float64"
+
+    def __init__(self) -> None:
+        class Module:
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                self.args = args
+
+        class Linear(Module):
+            weight: Any = None
+            bias: Any = None
+
+        def activation(name: str) -> type:
+            return type(name, (Module,), {})
+
+        self.nn = types.SimpleNamespace(
+            Linear=Linear, ReLU=activation("ReLU"), Tanh=activation("Tanh"), Sigmoid=activation("Sigmoid"),
+            LeakyReLU=activation("LeakyReLU"), Parameter=lambda data: data,
+            Sequential=lambda *modules: list(modules),
+        )
+
+    @staticmethod
+    def tensor(data: Any, dtype: Any) -> Any:
+        return data
+
+
+@pytest.mark.parametrize("output", ["tanh", "sigmoid", "linear"])
+def test_the_structure_follows_output_activation_without_torch(
+    output: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs with or without torch installed: the layers and activations ``to_torch`` asks for."""
+    monkeypatch.setitem(sys.modules, "torch", _FakeTorch())
+    model = nn.MLP(2, [3, 1], activation="relu", output_activation=output, seed=0)
+    modules = to_torch(model)
+    kinds = [type(m).__name__ for m in modules]
+    assert kinds == ["Linear", "ReLU", "Linear", *TORCH_NAMES[output]]
+    assert modules[2].weight == [[w.data for w in model.layers[1].neurons[0].w]]

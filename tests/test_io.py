@@ -54,6 +54,43 @@ def test_mlp_round_trip_is_exact(tmp_path: Path, activation: str) -> None:
     assert _outputs(loaded, inputs) == _outputs(model, inputs)  # bit for bit
 
 
+@pytest.mark.parametrize("output", ["tanh", "sigmoid", "linear"])
+def test_output_activation_round_trips(tmp_path: Path, output: str) -> None:
+    model = _trained_like(nn.MLP(3, [4, 4, 1], activation="tanh", output_activation=output, seed=0))
+    save(model, tmp_path / "m.json")
+    loaded = load(tmp_path / "m.json")
+    assert isinstance(loaded, nn.MLP) and loaded.output_activation == output
+    assert _outputs(loaded, [[0.5, -1.0, 2.0]]) == _outputs(model, [[0.5, -1.0, 2.0]])
+    assert load(tmp_path / "m.json", into=nn.MLP(3, [4, 4, 1], "tanh", output_activation=output)) is not None
+    other = "relu" if output != "relu" else "tanh"
+    with pytest.raises(ModelFileError, match="does not match"):
+        load(tmp_path / "m.json", into=nn.MLP(3, [4, 4, 1], "tanh", output_activation=other))
+
+
+VERSION_1_FILE = """{
+ "format": "chaingrad.model",
+ "version": 1,
+ "architecture": {"type": "MLP", "nin": 2, "nouts": [2, 1], "activation": "tanh"},
+ "parameters": {
+  "L0.N0.w0": 0.5, "L0.N0.w1": -0.25, "L0.N0.b": 0.125,
+  "L0.N1.w0": 1.5, "L0.N1.w1": 2.0, "L0.N1.b": -1.0,
+  "L1.N0.w0": 0.75, "L1.N0.w1": -0.5, "L1.N0.b": 0.0625
+ }
+}
+"""
+
+
+def test_files_written_before_output_activation_still_load(tmp_path: Path) -> None:
+    """A version-1 file from before ``output_activation``: its last layer was linear."""
+    path = tmp_path / "old.json"
+    path.write_text(VERSION_1_FILE, encoding="utf-8")
+    model = load(path)
+    assert isinstance(model, nn.MLP) and model.output_activation == "linear" and model.activation == "tanh"
+    h = [math.tanh(0.5 * 0.3 - 0.25 * 0.7 + 0.125), math.tanh(1.5 * 0.3 + 2.0 * 0.7 - 1.0)]
+    assert model([0.3, 0.7]).data == pytest.approx(0.75 * h[0] - 0.5 * h[1] + 0.0625, rel=1e-15)
+    assert load(path, into=nn.MLP(2, [2, 1], "tanh")).state_dict()["L0.N0.b"] == 0.125
+
+
 def test_single_layer_mlp_keeps_its_activation(tmp_path: Path) -> None:
     model = nn.MLP(2, [1], activation="tanh", seed=0)
     save(model, tmp_path / "m.json")
@@ -103,7 +140,9 @@ def test_the_file_is_readable_json(tmp_path: Path) -> None:
     text = (tmp_path / "m.json").read_text(encoding="utf-8")
     document = json.loads(text)
     assert document["format"] == FORMAT == "chaingrad.model" and document["version"] == VERSION == 1
-    assert document["architecture"] == {"type": "MLP", "nin": 2, "nouts": [3, 1], "activation": "tanh"}
+    assert document["architecture"] == {
+        "type": "MLP", "nin": 2, "nouts": [3, 1], "activation": "tanh", "output_activation": "linear"
+    }
     assert list(document["parameters"].items()) == list(model.state_dict().items())
     w = model.layers[1].neurons[0].w[2].data
     assert f'"L1.N0.w2": {w!r}' in text  # one parameter per line, as repr writes it
@@ -278,7 +317,8 @@ def _document() -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "architecture": {"type": "MLP", "nin": 2, "nouts": [2, 1], "activation": "relu"},
+        "architecture": {"type": "MLP", "nin": 2, "nouts": [2, 1], "activation": "relu",
+                         "output_activation": "linear"},
         "parameters": model.state_dict(),
     }
 
@@ -327,6 +367,16 @@ BAD_FILES: list[tuple[str, Callable[[], str | bytes], str]] = [
     ("zero-width", _edit(lambda d: _set(d, ("architecture", "nouts"), [0, 1])), r"nouts.*\[0, 1\]"),
     ("nouts-number", _edit(lambda d: _set(d, ("architecture", "nouts"), 3)), "nouts.*3"),
     ("bad-activation", _edit(lambda d: _set(d, ("architecture", "activation"), "swish")), "'swish'"),
+    ("bad-output-activation", _edit(lambda d: _set(d, ("architecture", "output_activation"), "softmax")),
+     "output_activation: unknown activation 'softmax'"),
+    # an architecture far larger than the parameters the file lists is refused before building
+    ("no-parameters-for-the-architecture", _edit(lambda d: _set(d, ("parameters",), {})),
+     r"missing 'L0.N0.w0', .*\(9 in all\)"),
+    ("huge-architecture", _edit(lambda d: _set(d, ("architecture", "nouts"), [100_000, 1])),
+     "has 400001 parameters but 'parameters' lists 9"),
+    ("too-large-architecture", _edit(lambda d: _set(d, ("architecture", "nouts"), [10**6, 10**6])),
+     "1000004000000 parameters; at most 10,000,000"),
+    ("giant-nin", _edit(lambda d: _set(d, ("architecture", "nin"), 10**100)), "at most 10,000,000"),
     ("missing-parameter", _edit(lambda d: _drop(d, ("parameters", W))), f"missing '{W}'"),
     ("extra-parameter", _edit(lambda d: _set(d, ("parameters", "L9.N0.b"), 0.0)), "unexpected 'L9.N0.b'"),
     # an architecture that is not the parameters', nor the one of the model to load into
@@ -383,6 +433,20 @@ def test_the_valid_document_of_those_cases_loads(tmp_path: Path) -> None:
     path.write_text(_replace_value("3"), encoding="utf-8")  # an integer is a number too
     loaded = load(path)
     assert loaded.state_dict()[W] == 3.0 and type(loaded.state_dict()[W]) is float
+
+
+@pytest.mark.parametrize(
+    "bad", [None, 3, b"m.json", ["m.json"], 10**5000], ids=["none", "fd", "bytes", "list", "huge"]
+)
+def test_paths_must_be_paths(tmp_path: Path, bad: Any) -> None:
+    """An int would be taken by ``open`` as a file descriptor: refused, like other non-paths."""
+    with pytest.raises(TypeError, match=r"load\(\) path must be a str or an os.PathLike"):
+        load(bad)
+    with pytest.raises(TypeError, match=r"save\(\) path must be a str or an os.PathLike"):
+        save(nn.MLP(2, [1], seed=0), bad)
+    save(nn.MLP(2, [1], seed=0), tmp_path / "m.json")
+    with pytest.raises(TypeError, match=r"load\(\) into must be None or a model"):
+        load(tmp_path / "m.json", into="MLP")  # type: ignore[call-overload]
 
 
 def test_a_missing_file_or_directory_is_file_not_found(tmp_path: Path) -> None:

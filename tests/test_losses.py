@@ -143,7 +143,7 @@ def test_bce_refuses_non_probabilities_and_bad_targets() -> None:
     for target in (1.5, -1, 2):
         with pytest.raises(ValueError, match="targets must be in \\[0, 1\\]"):
             binary_cross_entropy(Value(0.5), target)
-    with pytest.raises(TypeError, match="numbers, got a Value"):
+    with pytest.raises(TypeError, match=r"targets must be a number, got a Value \(use \.data\)"):
         binary_cross_entropy(Value(0.5), Value(1.0))
 
 

@@ -38,7 +38,7 @@ def test_named_parameters_follow_parameters_and_the_graph_labels() -> None:
 
 def test_labels_of_a_forward_pass_still_name_the_layer_and_neuron() -> None:
     model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
-    (out,) = model([0.5, -0.5])
+    out = model([0.5, -0.5])
     labels = {v.label for v in topological_order(out)}
     assert {"L0.N2.z", "L0.N2.a", "L1.N0.a", "L0.N1.w1", "L1.N0.b"} <= labels
 
@@ -93,9 +93,9 @@ def test_train_and_eval_set_the_flag_everywhere() -> None:
 
 def test_eval_mode_computes_the_same_outputs() -> None:
     model = _nudged(nn.MLP(2, [4, 1], activation="sigmoid", seed=0), 1)
-    before = model([0.3, 0.7])[0].data
+    before = model([0.3, 0.7]).data
     model.eval()
-    assert model([0.3, 0.7])[0].data == before
+    assert model([0.3, 0.7]).data == before
 
 
 def test_train_mode_must_be_a_bool() -> None:

@@ -82,9 +82,11 @@ class History:
 def test_history_curves_hold_the_numbers(mpl: Any, tmp_path: Path) -> None:
     history = History(loss=[1.0, 0.6, 0.4, 0.3], accuracy=[0.5, 0.7, 0.8, 0.9])
     path = tmp_path / "history.png"
-    fig = plot_history(history, path)
-    assert isinstance(fig, mpl.figure.Figure)
+    ax = plot_history(history, path)
+    assert isinstance(ax, mpl.axes.Axes)
+    fig = ax.figure
     loss_ax, accuracy_ax = fig.axes
+    assert ax is loss_ax
     (loss_line,) = loss_ax.get_lines()
     assert list(loss_line.get_xdata()) == [1, 2, 3, 4]  # epochs count from 1
     assert list(loss_line.get_ydata()) == [1.0, 0.6, 0.4, 0.3]
@@ -98,17 +100,18 @@ def test_history_curves_hold_the_numbers(mpl: Any, tmp_path: Path) -> None:
 
 def test_history_forms(mpl: Any) -> None:
     only_losses = plot_history([3.0, 2.0, Value(1.0)])  # a plain list, Values allowed
-    assert len(only_losses.axes) == 1
-    assert list(only_losses.axes[0].get_lines()[0].get_ydata()) == [3.0, 2.0, 1.0]
+    assert len(only_losses.figure.axes) == 1
+    assert list(only_losses.get_lines()[0].get_ydata()) == [3.0, 2.0, 1.0]
     mapping = {"loss": [1.0, 0.5], "accuracy": [0.6, 0.8], "val_loss": [1.1, 0.7], "val_accuracy": [0.5, 0.7]}
-    fig = plot_history(mapping, log_scale=True)
+    fig = plot_history(mapping, log_scale=True).figure
     loss_ax, accuracy_ax = fig.axes
     assert [list(line.get_ydata()) for line in loss_ax.get_lines()] == [[1.0, 0.5], [1.1, 0.7]]
     assert [text.get_text() for text in loss_ax.get_legend().get_texts()] == ["training", "validation"]
     assert loss_ax.get_yscale() == "log" and accuracy_ax.get_yscale() == "linear"
     assert "validation 70.0%" in accuracy_ax.get_title()
-    assert len(plot_history({"loss": [1.0], "accuracy": []}).axes) == 1  # no accuracy: one panel
-    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"  # how Jupyter shows it, without pyplot
+    assert len(plot_history({"loss": [1.0], "accuracy": []}).figure.axes) == 1  # no accuracy: one panel
+    # how Jupyter shows it, without pyplot: the returned Axes shows its whole figure
+    assert loss_ax._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n" and loss_ax._repr_png_() == fig._repr_png_()
 
 
 def test_the_history_that_fit_returns(mpl: Any) -> None:
@@ -116,8 +119,7 @@ def test_the_history_that_fit_returns(mpl: Any) -> None:
     history = train.History()
     for epoch in range(5):
         history.append({"loss": 1.0 / (epoch + 1), "accuracy": 0.5 + 0.1 * epoch, "lr": 0.1, "seconds": 0.01})
-    fig = plot_history(history)
-    loss_ax, accuracy_ax = fig.axes
+    loss_ax, accuracy_ax = plot_history(history).figure.axes
     assert list(loss_ax.get_lines()[0].get_ydata()) == history.loss
     assert list(accuracy_ax.get_lines()[0].get_ydata()) == history.accuracy
     assert len(loss_ax.get_lines()) == 1  # no validation data, no validation curve
@@ -159,9 +161,10 @@ def test_binary_boundary_colours_and_line(mpl: Any) -> None:
     X = [[0.0, 0.0], [1.0, 1.0], [0.2, 1.0], [0.8, 0.0], [0.9, 0.9]]
     y = [0, 1, 1, 1, 1]  # (0.2, 1.0) is on the class-0 side: 4 of 5 right
     model = Recorder()
-    fig = plot_decision_boundary(model, X, y, resolution=30)
+    ax = plot_decision_boundary(model, X, y, resolution=30)
+    fig = ax.figure
     assert model.calls == 1 + 30 * 30 + len(X) and model.recorded == 0  # all under no_grad
-    (ax,) = [a for a in fig.axes if a.get_title()]
+    assert [a for a in fig.axes if a.get_title()] == [ax]
     assert ax.get_title() == "4 of 5 points classified correctly (80%)"
     left = _rgb(fig, ax, 0.05, 0.5)  # x1 < 0.5: class 0, blue
     right = _rgb(fig, ax, 0.95, 0.5)  # x1 > 0.5: class 1, red
@@ -176,10 +179,10 @@ def test_binary_boundary_colours_and_line(mpl: Any) -> None:
 def test_binary_labels_may_be_signs_and_the_threshold_moves(mpl: Any) -> None:
     X = [[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]]
     model = lambda x: Value(x[0])  # a bare Value is one output
-    fig = plot_decision_boundary(model, X, [-1, -1, 1, 1], resolution=10, threshold=1.5)
-    assert fig.axes[0].get_title().startswith("4 of 4")
-    fig = plot_decision_boundary(model, X, [-1, -1, 1, 1], resolution=10)
-    assert fig.axes[0].get_title().startswith("3 of 4")
+    ax = plot_decision_boundary(model, X, [-1, -1, 1, 1], resolution=10, threshold=1.5)
+    assert ax.get_title().startswith("4 of 4")
+    ax = plot_decision_boundary(model, X, [-1, -1, 1, 1], resolution=10)
+    assert ax.get_title().startswith("3 of 4")
 
 
 def test_multiclass_regions_follow_the_argmax(mpl: Any, tmp_path: Path) -> None:
@@ -188,8 +191,8 @@ def test_multiclass_regions_follow_the_argmax(mpl: Any, tmp_path: Path) -> None:
     def nearest(x: Sequence[float]) -> list[float]:  # scores: minus the distance to each centre
         return [-math.hypot(x[0] + 2, x[1]), -math.hypot(x[0] - 2, x[1]), -math.hypot(x[0], x[1] - 3)]
 
-    fig = plot_decision_boundary(nearest, X, y, tmp_path / "blobs.svg", resolution=40)
-    ax = fig.axes[0]
+    ax = plot_decision_boundary(nearest, X, y, tmp_path / "blobs.svg", resolution=40)
+    fig = ax.figure
     assert ax.get_title() == "60 of 60 points classified correctly (100%)"
     blue, red, green = (_rgb(fig, ax, *point) for point in [(-2.5, 1.5), (2.5, 1.5), (0.0, 2.0)])
     assert blue[2] > max(blue[:2]) and red[0] > max(red[1:]) and green[1] > max(green[0], green[2])
@@ -202,15 +205,15 @@ def test_a_trained_mlp_on_moons(mpl: Any, tmp_path: Path) -> None:
     model = nn.MLP(2, [8, 1], activation="tanh", seed=0)
     signs = [2 * label - 1 for label in y]
     for _ in range(60):
-        loss = sum(((model(x)[0] - s) ** 2 for x, s in zip(X, signs)), Value(0.0)) * (1 / len(X))
+        loss = sum(((model(x) - s) ** 2 for x, s in zip(X, signs)), Value(0.0)) * (1 / len(X))
         model.zero_grad()
         loss.backward()
         for p in model.parameters():
             p.data -= 0.2 * p.grad
-    correct = sum((model(x)[0].data > 0) == (s > 0) for x, s in zip(X, signs))
+    correct = sum((model(x).data > 0) == (s > 0) for x, s in zip(X, signs))
     path = tmp_path / "moons.png"
-    fig = plot_decision_boundary(model, X, y, path, resolution=25)
-    assert fig.axes[0].get_title().startswith(f"{correct} of 40 ")
+    ax = plot_decision_boundary(model, X, y, path, resolution=25)
+    assert ax.get_title().startswith(f"{correct} of 40 ")
     assert correct >= 30
     width, height = _png_size(path)
     assert 600 < width < 1100 and 400 < height < 1300
@@ -245,6 +248,54 @@ def test_a_failed_save_keeps_the_old_picture(
         plot_history([3.0, 2.0, 1.0], path)
     assert path.read_bytes() == old
     assert [p.name for p in tmp_path.iterdir()] == ["history.png"]
+
+
+def test_pictures_compose_into_subplots(mpl: Any, tmp_path: Path) -> None:
+    """matplotlib's convention: each function draws into the Axes it is given and returns it;
+    ``path`` then writes the whole figure."""
+    figure = pytest.importorskip("matplotlib.figure")
+    fig = figure.Figure(figsize=(12, 4))
+    left, middle, right = fig.subplots(1, 3)
+    history = {"loss": [1.0, 0.5, 0.25], "accuracy": [0.5, 0.75, 1.0], "val_accuracy": [0.5, 0.5, 0.75]}
+    assert plot_history(history, ax=left, log_scale=True) is left
+    assert plot_history(history, metric="accuracy", ax=middle) is middle
+    X, y = [[0.0, 0.0], [1.0, 1.0]], [0, 1]
+    path = tmp_path / "all.png"
+    assert plot_decision_boundary(Recorder(), X, y, path, resolution=5, ax=right) is right
+    assert fig.axes == [left, middle, right]  # nothing added, nothing replaced
+    assert [list(line.get_ydata()) for line in left.get_lines()] == [[1.0, 0.5, 0.25]]
+    assert left.get_yscale() == "log" and left.get_ylabel() == "loss"
+    assert [list(line.get_ydata()) for line in middle.get_lines()] == [[0.5, 0.75, 1.0], [0.5, 0.5, 0.75]]
+    assert middle.get_ylabel() == "accuracy" and "validation 75.0%" in middle.get_title()
+    assert right.get_title() == "2 of 2 points classified correctly (100%)"
+    assert _png_size(path) == (1800, 600)  # the whole 12 x 4 inch figure at 150 dpi
+    assert not hasattr(left, "_repr_png_")  # the user's figure shows itself as it always does
+
+
+def test_a_custom_metric_of_a_history(mpl: Any) -> None:
+    train = pytest.importorskip("nn.train")
+    history = train.History()
+    for epoch in range(3):
+        history.append({"loss": 1.0, "f1": 0.2 * epoch, "val_f1": 0.1 * epoch})
+    ax = plot_history(history, metric="f1")
+    assert [list(line.get_ydata()) for line in ax.get_lines()] == [[0.0, 0.2, 0.4], [0.0, 0.1, 0.2]]
+    assert len(ax.figure.axes) == 1
+    with pytest.raises(ValueError, match="with a 'recall' list"):
+        plot_history(history, metric="recall")
+
+
+@pytest.mark.parametrize("function", ["history", "boundary"])
+def test_ax_must_be_an_axes(mpl: Any, function: str) -> None:
+    figure = pytest.importorskip("matplotlib.figure")
+    fig = figure.Figure()
+    for bad, mentioned in ((fig, "got Figure: pass one of its Axes"), ("left", "got str"), (0, "got int")):
+        with pytest.raises(TypeError, match=f"ax must be a matplotlib Axes, {mentioned}"):
+            if function == "history":
+                plot_history([1.0], ax=bad)
+            else:
+                plot_decision_boundary(Recorder(), [[0.0, 0.0]], [0], resolution=5, ax=bad)
+    with pytest.raises(TypeError, match="metric must be a name"):
+        plot_history([1.0], metric=["loss"])  # type: ignore[arg-type]
 
 
 draw = plot_decision_boundary

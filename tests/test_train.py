@@ -79,7 +79,7 @@ def test_minibatch_sgd_fits_a_sine_curve() -> None:
     assert history.loss[-1] < history.loss[0] / 20
     assert "accuracy" not in history  # not a classification loss
     for x in (-2.0, 0.5, 2.5):
-        assert model([x])[0].data == pytest.approx(math.sin(x), abs=0.2)
+        assert model([x]).data == pytest.approx(math.sin(x), abs=0.2)
 
 
 # --- what it records ----------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def test_accuracy_of_probabilities_thresholds_at_one_half(loss: Any) -> None:
     model = MLP(2, [4, 1], seed=0)
 
     def probability(x: list[float]) -> list[Value]:
-        return [model(x)[0].sigmoid()]
+        return [model(x).sigmoid()]
 
     labels = [0, 0, 0, 0]
     history = fit(probability, (XOR_X, labels), loss, SGD(model.parameters(), lr=1e-3), epochs=1)
@@ -278,3 +278,186 @@ def test_categorical_accuracy_by_hand() -> None:
     assert categorical_accuracy(logits, [1, 1, 2]) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="as many predictions as targets"):
         categorical_accuracy(logits, [1, 1])
+
+
+# --- callbacks ---------------------------------------------------------------------------------
+
+
+class Recorder(nn.Callback):
+    """Every event, as (kind, epoch, step, batch, loss, lr)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[Any, ...]] = []
+        self.histories: set[int] = set()
+
+    def _record(self, event: nn.FitEvent) -> None:
+        self.seen.append((event.kind, event.epoch, event.step, event.batch, event.loss, event.lr))
+        self.histories.add(id(event.history))
+
+    on_train_begin = on_train_batch_end = on_epoch_end = on_train_end = _record
+
+
+def test_callbacks_see_every_step_and_epoch() -> None:
+    X, y = make_spirals(12, n_classes=2, seed=3)
+    model = MLP(2, [4, 2], seed=0)
+    opt = SGD(model.parameters(), lr=0.1, lr_schedule=nn.step_decay(0.1, 0.5, every=2))
+    recorder = Recorder()
+    plain: list[tuple[str, int, int]] = []
+    history = fit(model, (X, y), "cross_entropy", opt, epochs=2, batch_size=5,
+                  callbacks=[recorder, lambda e: plain.append((e.kind, e.epoch, e.step))])
+    steps = [s for s in recorder.seen if s[0] == "step"]
+    # (epoch, step, batch): three batches of 5, 5 and 2 samples per epoch
+    assert [(s[1], s[2], s[3]) for s in steps] == [
+        (1, 1, 1), (1, 2, 2), (1, 3, 3), (2, 4, 1), (2, 5, 2), (2, 6, 3)
+    ]
+    assert [s[4] for s in steps] == history.step_loss and len(history.step_loss) == opt.steps == 6
+    assert [s[5] for s in steps] == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]  # each step's own rate
+    epochs = [s for s in recorder.seen if s[0] == "epoch"]
+    assert [(s[1], s[2], s[4], s[5]) for s in epochs] == [
+        (1, 3, history.loss[0], 0.05), (2, 6, history.loss[1], 0.025)
+    ]
+    assert recorder.seen[0] == ("begin", 0, 0, 0, None, 0.1)
+    assert recorder.seen[-1] == ("end", 2, 6, 3, history.loss[-1], 0.025)
+    assert [k for k, *_ in recorder.seen] == ["begin", *["step"] * 3, "epoch", *["step"] * 3, "epoch", "end"]
+    assert recorder.histories == {id(history)}
+    # a plain function hears steps and epochs, in order
+    assert plain == [(k, e, s) for k, e, s, *_ in recorder.seen if k in ("step", "epoch")]
+
+
+def test_step_losses_are_the_batch_losses_before_each_step() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    first = nn.binary_cross_entropy_with_logits([model(x) for x in XOR_X], XOR_Y).data
+    history = fit(model, (XOR_X, XOR_Y), "binary_cross_entropy_with_logits",
+                  SGD(model.parameters(), lr=0.5), epochs=3)
+    assert history.step_loss[0] == first  # full batch: the first step's loss is the initial loss
+    assert history.step_loss[1] == pytest.approx(history.loss[0], rel=1e-12)  # measured after step 1
+    assert len(history.step_loss) == 3
+
+
+def test_a_callback_can_stop_training_after_a_step() -> None:
+    model = MLP(2, [2, 1], seed=0)
+    opt = SGD(model.parameters(), lr=0.1)
+
+    def stop_at_step_5(event: nn.FitEvent) -> None:
+        event.stop_training = event.kind == "step" and event.step == 5
+
+    history = fit(model, (XOR_X, XOR_Y), "mse", opt, epochs=10, batch_size=2, callbacks=[stop_at_step_5])
+    assert opt.steps == 5 and len(history.step_loss) == 5
+    assert len(history) == 2 and history.stopped and not history.interrupted  # epoch 3 did not finish
+    assert repr(history).endswith("; stopped early)")
+
+
+def test_callbacks_are_checked() -> None:
+    model = MLP(2, [2, 1], seed=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=r"fit\(\) callbacks\[1\] must be a function or a Callback, got int"):
+        fit(model, (XOR_X, XOR_Y), "mse", opt, 1, callbacks=[print, 3])
+    with pytest.raises(TypeError, match="callbacks must be a list"):
+        fit(model, (XOR_X, XOR_Y), "mse", opt, 1, callbacks=print)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="early_stopping must be None, a patience"):
+        fit(model, (XOR_X, XOR_Y), "mse", opt, 1, early_stopping=0.5)  # type: ignore[arg-type]
+    assert opt.steps == 0
+
+
+# --- early stopping ------------------------------------------------------------------------------
+
+
+def _scripted(values: list[float]) -> Any:
+    """A metric that returns the next of ``values`` at each epoch (it is measured once per
+    epoch on the training data)."""
+    remaining = iter(values)
+    return lambda predictions, targets: next(remaining)
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    snapshots: dict[int, list[float]] = {}
+
+    class Snapshot(nn.Callback):
+        def on_epoch_end(self, event: nn.FitEvent) -> None:
+            snapshots[event.epoch] = [p.data for p in model.parameters()]
+
+    stopper = nn.EarlyStopping("score", patience=2, mode="min")
+    score = _scripted([5, 3, 4, 3, 9, 1])
+    history = fit(model, (XOR_X, XOR_Y), "mse", opt, epochs=10, metrics={"score": score},
+                  callbacks=[Snapshot()], early_stopping=stopper)
+    assert history["score"] == [5, 3, 4, 3]  # epoch 4 ties the best: no improvement
+    assert (stopper.best, stopper.best_epoch, stopper.stopped_epoch) == (3, 2, 4)
+    assert len(history) == 4 and opt.steps == 4 and history.stopped
+    assert [p.data for p in model.parameters()] == snapshots[2] != snapshots[4]
+
+
+def test_early_stopping_modes_and_min_delta() -> None:
+    assert nn.EarlyStopping("val_accuracy").mode == "max" and nn.EarlyStopping("acc").mode == "max"
+    assert nn.EarlyStopping("loss").mode == "min" and nn.EarlyStopping().mode == "min"
+    with pytest.raises(ValueError, match="cannot tell whether 'f1' should fall or rise"):
+        nn.EarlyStopping("f1")
+    model = MLP(2, [3, 1], seed=0)
+    stopper = nn.EarlyStopping("f1", patience=1, mode="max", min_delta=0.1)
+    history = fit(model, (XOR_X, XOR_Y), "mse", SGD(model.parameters(), lr=0.1), epochs=9,
+                  metrics={"f1": _scripted([0.1, 0.5, 0.55, 0.9])}, early_stopping=stopper)
+    assert len(history) == 3 and stopper.best == 0.5  # 0.55 is not better by more than 0.1
+    for bad, error in [({"patience": 0}, ValueError), ({"mode": "up"}, ValueError),
+                       ({"min_delta": -1.0}, ValueError), ({"monitor": 3}, TypeError),
+                       ({"restore_best_weights": 1}, TypeError), ({"min_delta": "0"}, TypeError)]:
+        with pytest.raises(error, match=r"EarlyStopping\(\)"):
+            nn.EarlyStopping(**bad)
+
+
+def test_early_stopping_patience_watches_the_validation_loss() -> None:
+    """``early_stopping=3``: the validation loss when there is validation data. Here the
+    validation labels are the opposite of the training labels, so the validation loss rises
+    while the training loss falls; the best weights are those of the first epoch."""
+    model = MLP(2, [8, 1], activation="tanh", seed=0)
+    start = [p.data for p in model.parameters()]
+    opposite = [1 - label for label in XOR_Y]
+    history = fit(model, (XOR_X, XOR_Y), "binary_cross_entropy_with_logits", Adam(model.parameters(), lr=0.1),
+                  epochs=50, validation_data=(XOR_X, opposite), early_stopping=3)
+    best = min(range(len(history)), key=history.val_loss.__getitem__)
+    assert len(history) == best + 4 < 50 and history.stopped
+    predictions = [model(x) for x in XOR_X]
+    assert nn.binary_cross_entropy_with_logits(predictions, opposite).data == history.val_loss[best]
+    assert [p.data for p in model.parameters()] != start
+
+
+def test_early_stopping_needs_a_measured_quantity() -> None:
+    model = MLP(2, [2, 1], seed=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"'val_loss', which fit\(\) does not measure \(pass validation"):
+        fit(model, (XOR_X, XOR_Y), "mse", opt, 3, early_stopping=nn.EarlyStopping())
+    assert model.state_dict() == before and opt.steps == 0
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+def test_other_errors_propagate_and_close_the_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    model = MLP(2, [2, 1], seed=0)
+
+    def failing(event: nn.FitEvent) -> None:
+        if event.kind == "epoch":
+            raise RuntimeError("callback bug")
+
+    with pytest.raises(RuntimeError, match="callback bug"):
+        fit(model, (XOR_X, XOR_Y), "mse", SGD(model.parameters(), lr=0.1), 3, callbacks=[failing])
+    assert terminal.getvalue().endswith("\n") and "1/3" in terminal.getvalue()
+
+
+def test_metrics_are_checked() -> None:
+    model = MLP(2, [2, 1], seed=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="metrics must be a mapping"):
+        fit(model, (XOR_X, XOR_Y), "mse", opt, 1, metrics=[binary_accuracy])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="metrics names must be strings other than 'loss'"):
+        fit(model, (XOR_X, XOR_Y), "mse", opt, 1, metrics={"val_acc": binary_accuracy})
+    with pytest.raises(TypeError, match="metric 'acc' must be a function"):
+        fit(model, (XOR_X, XOR_Y), "mse", opt, 1, metrics={"acc": 0.5})  # type: ignore[dict-item]
+    with pytest.raises(TypeError, match="metric 'acc' must return a number, got str"):
+        fit(model, (XOR_X, XOR_Y), "mse", opt, 1, metrics={"acc": lambda p, t: "high"})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="metric 'acc' must be finite, got nan"):
+        fit(model, (XOR_X, XOR_Y), "mse", opt, 1, metrics={"acc": lambda p, t: math.nan})

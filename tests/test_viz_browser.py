@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium import webdriver
@@ -127,7 +128,7 @@ def test_a_network_steps_through_to_backwards_gradients(
 ) -> None:
     model = MLP(2, [3, 1], activation="tanh", seed=1)
     x = [Value(0.5, label="x0"), Value(-1.2, label="x1")]
-    loss = (model(x)[0] - 1.0) ** 2
+    loss = (model(x) - 1.0) ** 2
     loss.label = "loss"
     page = save_backward_html(loss, tmp_path / "mlp.html", group="labels")
 
@@ -139,3 +140,152 @@ def test_a_network_steps_through_to_backwards_gradients(
         assert float(shown[p.label][1]) == p.grad, p.label
         assert shown[p.label][0] == format(p.grad, ".4g")
     assert errors(browser) == []
+
+
+# --- pictures fit the width they are shown in -------------------------------------------------------
+
+
+def book_network() -> Value:
+    """Notebook 03's network: one input, one hidden neuron, one output neuron, sigmoids, and a
+    squared error; 13 nodes, a wide picture left to right."""
+    w1, b1, w2, b2 = (Value(v, label=n) for n, v in (("w1", 0.5), ("b1", 1.0), ("w2", 1.5), ("b2", 0.5)))
+    z1 = w1 * 2.0 + b1
+    z1.label = "z1"
+    a1 = z1.sigmoid()
+    a1.label = "a1"
+    z2 = w2 * a1 + b2
+    z2.label = "z2"
+    a2 = z2.sigmoid()
+    a2.label = "a2"
+    r = 0.5 - a2
+    r.label = "r"
+    C = 0.5 * r**2
+    C.label = "C"
+    return C
+
+
+@pytest.fixture
+def narrow(browser: webdriver.Chrome) -> Iterator[webdriver.Chrome]:
+    """The browser with a window 1,000 pixels wide (as wide as a laptop's notebook cell area)."""
+    size = browser.get_window_size()
+    browser.set_window_size(1000, 900)
+    try:
+        assert browser.execute_script("return window.innerWidth") == 1000
+        yield browser
+    finally:
+        browser.set_window_size(size["width"], size["height"])
+
+
+FITS = """
+const box = document.getElementById('picture'), img = document.getElementById('frame');
+const r = img.getBoundingClientRect(), b = box.getBoundingClientRect();
+return {left: r.left - b.left, right: b.right - r.right, width: r.width, inner: box.clientWidth,
+        boxScroll: box.scrollWidth - box.clientWidth,
+        pageScroll: document.documentElement.scrollWidth - window.innerWidth};
+"""
+
+
+@pytest.mark.parametrize("rankdir", ["auto", "LR"])
+def test_the_step_through_page_of_a_wide_graph_fits_the_window(
+    narrow: webdriver.Chrome, tmp_path: Path, rankdir: str
+) -> None:
+    page = save_backward_html(book_network(), tmp_path / "wide.html", rankdir=rankdir)
+    narrow.get(page.resolve().as_uri())
+    next_button = narrow.find_element(By.ID, "next")
+    for _ in range(13):
+        fit = narrow.execute_script(FITS)
+        assert fit["left"] >= -0.5 and fit["right"] >= -0.5, fit  # inside its frame
+        assert fit["boxScroll"] <= 0 and fit["pageScroll"] <= 0, fit  # nothing to scroll sideways
+        assert fit["width"] > 0.3 * fit["inner"], fit  # shrunk to fit, not to nothing
+        if next_button.is_enabled():
+            next_button.click()
+    # at its actual size a wide picture scrolls inside its frame, which still fits the page,
+    # and the node being processed (w1, the last) is scrolled into view
+    narrow.find_element(By.ID, "zoom").click()
+    fit = narrow.execute_script(FITS)
+    assert fit["pageScroll"] <= 0, fit
+    if rankdir == "LR":
+        assert fit["boxScroll"] > 0, fit
+        where = narrow.execute_script(
+            "const box = document.getElementById('picture'), img = document.getElementById('frame');"
+            "const f = data.frames[data.frames.length - 1].focus;"
+            "return img.offsetLeft + f[0] * img.clientWidth - box.scrollLeft;")
+        assert 0 <= where <= fit["inner"], where
+    assert errors(narrow) == []
+
+
+NBCONVERT_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><style>
+/* the layout of JupyterLab's output area, as nbconvert's lab template exports it */
+body {{ margin: 0; font-family: sans-serif; }}
+.jp-Notebook {{ padding: 24px 4px 0 4px; }}
+.jp-Cell {{ padding: 5px; margin: 0; }}
+.jp-OutputArea-child {{ display: flex; flex-direction: row; }}
+.jp-OutputPrompt {{ flex: 0 0 64px; width: 64px; font-family: monospace; }}
+.jp-OutputArea-output {{ height: auto; overflow: auto; user-select: text; flex-grow: 1;
+                        flex-shrink: 1; }}
+</style></head><body><main class="jp-Notebook">{cells}</main></body></html>
+"""
+
+NBCONVERT_OUTPUT = """<div class="jp-Cell jp-CodeCell"><div class="jp-OutputArea">
+<div class="jp-OutputArea-child"><div class="jp-OutputPrompt">Out[{n}]:</div>
+<div class="{kind} jp-OutputArea-output" data-mime-type="{mime}">{data}</div></div></div></div>
+"""
+
+
+def nbconvert_cell(picture: Any, n: int) -> str:
+    """One output as nbconvert's HTML export embeds it: the richest format Jupyter was given,
+    in nbconvert's order of preference, HTML before SVG before PNG before text."""
+    from IPython.core.formatters import DisplayFormatter
+
+    bundle, _ = DisplayFormatter().format(picture)
+    for mime, kind in (("text/html", "jp-RenderedHTMLCommon jp-RenderedHTML"),
+                       ("image/svg+xml", "jp-RenderedSVG")):
+        if mime in bundle:
+            return NBCONVERT_OUTPUT.format(n=n, kind=kind, mime=mime, data=bundle[mime])
+    raise AssertionError(f"no HTML or SVG in {sorted(bundle)}")
+
+
+def test_jupyter_pictures_fit_a_notebook_cell_as_nbconvert_exports_them(
+    narrow: webdriver.Chrome, tmp_path: Path
+) -> None:
+    """draw_graph and BackwardStep.draw of wide graphs, as an nbconvert export of a notebook
+    shows them: each fits its output area at 1,000 pixels, keeps its proportions, and has an
+    accessible name; a narrow one shows at its actual size, with legible edge labels."""
+    from autodiff import backward_steps, draw_graph
+
+    model = MLP(2, [3, 3, 1], activation="tanh", seed=0)
+    score = model([Value(1.0, label="x1"), Value(0.0, label="x2")])
+    C = book_network()
+    steps = list(backward_steps(C))
+    pictures = [draw_graph(score, group="labels", show_grad=False), draw_graph(C),
+                steps[3].draw(), steps[3].draw(rankdir="TB", caption=False)]
+    page = tmp_path / "export.html"
+    page.write_text(NBCONVERT_PAGE.format(
+        cells="".join(nbconvert_cell(p, n) for n, p in enumerate(pictures, 1))))
+    narrow.get(page.resolve().as_uri())
+    shown = narrow.execute_script("""
+        return Array.from(document.querySelectorAll('.jp-OutputArea-output')).map(function (out) {
+          const svg = out.querySelector('svg'), r = svg.getBoundingClientRect();
+          const o = out.getBoundingClientRect(), box = svg.viewBox.baseVal;
+          const edges = Array.from(svg.querySelectorAll('g.edge text'));
+          return {width: r.width, height: r.height, room: out.clientWidth, right: o.right - r.right,
+                  scroll: out.scrollWidth - out.clientWidth, ratio: box.width / box.height,
+                  drawn: svg.width.baseVal.value, name: svg.getAttribute('aria-label'),
+                  role: svg.getAttribute('role'),
+                  smallest: Math.min.apply(null, edges.map(function (t) {
+                    return t.getBoundingClientRect().height; }))};
+        });""")
+    assert narrow.execute_script(
+        "return document.documentElement.scrollWidth - window.innerWidth") <= 0
+    assert len(shown) == 4
+    for picture, fit in zip(pictures, shown):
+        assert fit["width"] <= fit["room"] + 0.5 and fit["right"] >= -0.5 and fit["scroll"] <= 0, fit
+        assert abs(fit["width"] / fit["height"] - fit["ratio"]) < 0.02 * fit["ratio"], fit
+        assert fit["role"] == "img" and fit["name"] == picture.alt
+    wide = shown[:3]
+    assert all(fit["width"] > 0.9 * fit["room"] for fit in wide)  # shrunk to the cell's width
+    tall = shown[3]
+    assert tall["width"] < tall["room"] and abs(tall["width"] - tall["drawn"]) < 1  # actual size
+    assert tall["smallest"] >= 12, tall  # edge labels: 10 points are 13 pixels at actual size
+    assert errors(narrow) == []

@@ -1,20 +1,25 @@
-"""Nodes and their derivatives as formulas.
+"""Nodes and their derivatives as formulas, read from the rules' structured formulas.
 
-``_formula`` writes a node as an expression (``w1·x1 + b``, brackets by precedence) down to
-the nodes that have names; ``_input_names`` says what a rule calls each input (x and y, or
-x1..xn and y1..yn for two vectors), and ``_local_rules`` each input's partial derivative as the
-rule's ``math`` writes it.
+``_formula`` writes a node as an expression (``w1·x1 + b``, brackets by precedence) down to the
+nodes that have names. ``_operand_names`` names each input of a node for text: its label, a
+neutral letter (a, b, ...) when it has none, or the number of a constant. ``_readable`` fills
+the rule's formulas as a reader writes them (``Rule.code.readable``) with those names: the
+node's own formula (``z · w2``) and each input's partial derivative (``d/dz = w2``). A rule of
+your own without ``code`` has no formulas to show; these then say so by returning None.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 
 from ..value import Value
 
 _INFIX = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 4}
 _ATOM = 9
+_LETTERS = "abcdefghijklmnopqrstuvw"
+"""Neutral names for inputs without a label (x, y and z are left out: they are the rules' own
+names and the book's input)."""
 
 
 def _formula(
@@ -24,11 +29,17 @@ def _formula(
     budget: int,
 ) -> str:
     """``node`` as an expression, expanding operations until ``name_of`` names a node (or at
-    most ``budget`` nodes have been expanded, past which it writes "…")."""
+    most ``budget`` nodes have been expanded, past which it writes "…"), with the rules'
+    symbols (``x^y`` for a power, as the rules' readable formulas write it). A negative number
+    gets brackets after an operator: ``w1 · (-1)``, ``-(-2)``."""
     left = [budget]
 
     def number(x: float) -> tuple[str, int]:
-        return fmt(x), (3 if x < 0 else _ATOM)
+        text = fmt(x)
+        return text, (3 if text.startswith("-") else _ATOM)
+
+    def right(text: str, needed: bool) -> str:
+        return f"({text})" if needed or text.startswith("-") else text
 
     def show(v: Value) -> tuple[str, int]:
         name = name_of(v)
@@ -52,7 +63,7 @@ def _formula(
                     if a_is_one or b_is_one:
                         terms.append(b if a_is_one else a)
                         continue
-                    terms.append(f"{a if pa >= 2 else f'({a})'}·{b if pb > 2 else f'({b})'}")
+                    terms.append(f"{a if pa >= 2 else f'({a})'}·{right(b, pb <= 2)}")
                 return " + ".join(terms), 1
             return (f"{rule.name}(({', '.join(a for a, _ in xs)}), "
                     f"({', '.join(b for b, _ in ys)}))"), _ATOM
@@ -61,12 +72,13 @@ def _formula(
             (a, pa), (b, pb) = args
             if pa < prec or (symbol == "**" and pa <= prec):
                 a = f"({a})"
-            if pb < prec or (pb == prec and symbol in ("-", "/")):
-                b = f"({b})"
+            b = right(b, pb < prec or (pb == prec and symbol in ("-", "/")))
+            if symbol == "**":  # as the rules' readable formulas write it: x^y
+                return f"{a}^{b}", prec
             return f"{a} {'·' if symbol == '*' else symbol} {b}", prec
         if len(args) == 1 and symbol == "-":
             a, pa = args[0]
-            return f"-({a})" if pa < 3 else f"-{a}", 3
+            return f"-{right(a, pa < 3)}", 3
         return f"{symbol}({', '.join(a for a, _ in args)})", _ATOM
 
     return show(node)[0]
@@ -79,28 +91,72 @@ def _over_vectors(node: Value) -> bool:
     return rule is not None and len(node.inputs) != rule.arity
 
 
-def _local_rules(node: Value) -> list[str]:
-    """Each input's partial derivative as the rule's ``math`` writes it (``['d/dx = y', 'd/dy =
-    x']``), or an empty list when that line does not have one formula per partial."""
+def _operand_names(
+    node: Value,
+    name_of: Callable[[Value], str | None],
+    fmt: Callable[[float], str],
+    avoid: Collection[str] = (),
+) -> list[str]:
+    """A name for each input of ``node``, in order: what ``name_of`` calls a Value (its label),
+    else a neutral letter, the same for every use of one Value and different from every other
+    name here and from those in ``avoid``; a constant is its number."""
+    given = {x: name_of(x) for x in node.inputs if isinstance(x, Value)}
+    taken = {name for name in given.values() if name} | set(avoid)
+    letters = (letter for letter in _LETTERS if letter not in taken)
+    names: list[str] = []
+    for x in node.inputs:
+        if not isinstance(x, Value):
+            names.append(fmt(x))
+            continue
+        if not given[x]:
+            given[x] = next(letters, None) or f"a{len(names) + 1}"
+        names.append(given[x] or "")
+    return names
+
+
+_NAME = re.compile(r"\b(?:x|y|out)\b", re.ASCII)
+_PLAIN = re.compile(r"[\w.]+")
+
+
+def _fill(template: str, names: dict[str, str]) -> str:
+    """``template`` (a formula in the rule's names x, y and out) with ``names`` put in. A name
+    that is not a plain word or number (``-1``, ``a b``) gets brackets, unless it stands alone
+    (the whole formula, or between brackets or commas already: ``tanh(-1)``)."""
+
+    def put(found: re.Match[str]) -> str:
+        name = names.get(found.group(), found.group())
+        if _PLAIN.fullmatch(name):
+            return name
+        before, after = template[: found.start()].rstrip(), template[found.end() :].lstrip()
+        if before[-1:] in ("", "(", ",") and after[:1] in ("", ")", ","):
+            return name
+        return f"({name})"
+
+    return _NAME.sub(put, template)
+
+
+def _readable(node: Value, names: Sequence[str], out: str) -> tuple[str, list[str]] | None:
+    """The formula of ``node`` and each input's partial derivative as a reader writes them,
+    in the input ``names`` (and ``out`` for the node itself): ``("z · w2", ["w2", "z"])``; for
+    a weighted sum ``w0 · x0 + w1 · x1 + b``. None when the rule has no ``code``."""
     rule = node.op
-    assert rule is not None
-    _, _, derivatives = rule.math.partition(";")
-    parts = [part.strip() for part in derivatives.split(",  ")] if derivatives else []
-    if len(parts) != rule.arity:
-        return []
-    # the formula alone, without any remark after it: "d/dx = 1 - tanh(x)^2, computed as ..."
-    # (a remark follows a comma and one space; partials are separated by a comma and two)
-    parts = [re.split(r",\s|:\s", part, maxsplit=1)[0] for part in parts]
-    if _over_vectors(node):
-        half = len(node.inputs) // 2
-        return [parts[0]] * half + [parts[1]] * (len(node.inputs) - half)
-    return parts
+    if rule is None or rule.code is None:
+        return None
+    forward, partials = rule.code.readable
+    if not _over_vectors(node):
+        filled = dict(zip(("x", "y"), names), out=out)
+        return _fill(forward, filled), [_fill(p, filled) for p in partials]
+    half = len(names) // 2
+    terms, xs, ys = [], [], []
+    for k, (a, b) in enumerate(zip(names[:half], names[half:])):
+        filled = {"x": a, "y": b, "out": out}
+        ones = [not isinstance(v, Value) and v == 1 for v in (node.inputs[k], node.inputs[half + k])]
+        terms.append(b if ones[0] else a if ones[1] else _fill(forward, filled))
+        xs.append(_fill(partials[0], filled))
+        ys.append(_fill(partials[1], filled))
+    return " + ".join(terms), xs + ys
 
 
-def _input_names(node: Value) -> list[str]:
-    """What the rule calls each input: x (and y), or x1..xn and y1..yn for two vectors."""
-    n = len(node.inputs)
-    if _over_vectors(node):
-        half = n // 2
-        return [f"x{i + 1}" for i in range(half)] + [f"y{i + 1}" for i in range(n - half)]
-    return ["x"] if n == 1 else (["x", "y"] if n == 2 else [f"x{i + 1}" for i in range(n)])
+def _factor(text: str) -> str:
+    """A number written after a ``×``: in brackets when it is negative (``2 × (-1)``)."""
+    return f"({text})" if text.startswith("-") else text

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from ..value import Value
+from ..value import Value, shown
 
 GroupPath = str | Sequence[str] | None
 Grouping = Callable[[Value], GroupPath] | Literal["labels"] | None
@@ -25,6 +25,8 @@ def group_by_label(node: Value) -> tuple[str, ...] | None:
     ``nn`` labels its parameters and neuron outputs this way, so ``draw_graph(loss,
     group=group_by_label)`` (or ``group="labels"``) draws a network by layer and neuron.
     """
+    if not isinstance(node, Value):
+        raise TypeError(f"group_by_label() needs a Value, got {type(node).__name__}: {shown(node)}")
     label = node.label
     if not label or "." not in label:
         return None
@@ -32,8 +34,11 @@ def group_by_label(node: Value) -> tuple[str, ...] | None:
     return tuple(".".join(parts[: i + 1]) for i in range(len(parts)))
 
 
-def _group_paths(order: list[Value], grouping: Grouping) -> dict[Value, tuple[str, ...]]:
-    """Each node's cluster path, outermost first (empty: in no cluster).
+def _group_paths(
+    order: list[Value], consumers: dict[Value, list[Value]], grouping: Grouping, caller: str
+) -> dict[Value, tuple[str, ...]]:
+    """Each node's cluster path, outermost first (empty: in no cluster), for the nodes of
+    ``order`` (inputs first) and their ``consumers``.
 
     The ``group`` function places a node; when it says None, an operation node joins the
     cluster of its consumers if they all share one, so that the unlabelled products and sums
@@ -44,12 +49,7 @@ def _group_paths(order: list[Value], grouping: Grouping) -> dict[Value, tuple[st
     if grouping == "labels":
         grouping = group_by_label
     elif not callable(grouping):
-        raise TypeError(f"group must be a function, 'labels' or None, got {grouping!r:.80}")
-    consumers: dict[Value, list[Value]] = {}
-    for node in order:
-        for x in node.inputs:
-            if isinstance(x, Value):
-                consumers.setdefault(x, []).append(node)
+        raise TypeError(f"{caller}() group must be a function, 'labels' or None, got {shown(grouping)}")
     paths: dict[Value, tuple[str, ...]] = {}
     for node in reversed(order):  # consumers before the nodes they use
         given = grouping(node)
@@ -67,8 +67,8 @@ def _group_paths(order: list[Value], grouping: Grouping) -> dict[Value, tuple[st
             path = tuple(given)
         else:
             raise TypeError(
-                f"group() must return a cluster name, a sequence of names or None, "
-                f"got {given!r:.80} for {node!r:.80}"
+                f"{caller}(): group() must return a cluster name, a sequence of names or None, "
+                f"got {shown(given)} for {shown(node)}"
             )
         paths[node] = path
     return paths

@@ -13,14 +13,14 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
-from ..value import Value
-from .arguments import NumberFormat, _check_picture_options, _check_root
-from .files import _check_path, _write_atomic
+from ..value import Value, shown
+from .arguments import NumberFormat, _check_picture_options, _check_root, _check_title
+from .files import _check_path, atomic_write
 from .grouping import Grouping
 from .renderers import Renderer, find_renderer
-from .scene import _refuse_too_large, _scene
-from .steps import backward_steps
+from .steps import BackwardStep, _start, _steps
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -34,15 +34,18 @@ _PAGE = """<!DOCTYPE html>
   body { font-family: Helvetica, Arial, sans-serif; color: #111827; margin: 1.2rem; }
   h1 { font-size: 1.25rem; margin: 0 0 .3rem; }
   .hint { color: #6b7280; margin: 0 0 .8rem; font-size: .9rem; }
-  .controls { display: flex; gap: .6rem; align-items: center; margin-bottom: .6rem; }
-  .controls input[type=range] { flex: 1; max-width: 36rem; }
+  #top { position: sticky; top: 0; background: white; padding: .3rem 0 .1rem; z-index: 1; }
+  .controls { display: flex; flex-wrap: wrap; gap: .6rem; align-items: center;
+              margin-bottom: .6rem; }
+  .controls input[type=range] { flex: 1; min-width: 8rem; max-width: 36rem; }
   button { font-size: 1rem; padding: .25rem .8rem; }
   #counter { min-width: 8rem; font-variant-numeric: tabular-nums; }
   #caption { white-space: pre-wrap; background: #f9fafb; border: 1px solid #e5e7eb;
-             border-radius: 6px; padding: .5rem .7rem; margin: 0 0 .6rem; font-size: .95rem; }
-  #picture { overflow: auto; max-height: 75vh; border: 1px solid #e5e7eb; border-radius: 6px;
-             padding: .4rem; }
-  #stage { margin: 0 auto 0 0; }
+             border-radius: 6px; padding: .5rem .7rem; margin: 0 0 .5rem; font-size: .95rem;
+             max-height: 30vh; overflow-y: auto; }
+  #picture { border: 1px solid #e5e7eb; border-radius: 6px; padding: .4rem; overflow-x: auto; }
+  #stage { margin: 0 auto 0 0; max-width: 100%; }
+  #picture.natural #stage { max-width: none; }
   #frame { display: block; height: auto; }
   table { border-collapse: collapse; margin-top: .8rem; font-size: .9rem; }
   th, td { border-bottom: 1px solid #e5e7eb; padding: .2rem .7rem; text-align: left; }
@@ -55,15 +58,18 @@ _PAGE = """<!DOCTYPE html>
 <h1>__TITLE__</h1>
 <p class="hint">Each step takes one node, in the order backward() visits them, and adds
 upstream gradient × local derivative to each of its inputs. Use the buttons, the slider or the
-arrow keys.</p>
+arrow keys. The picture fits the width of the page; "Actual size" shows it as drawn.</p>
+<div id="top">
 <div class="controls">
   <button id="prev" type="button">&#9664; Previous</button>
   <input id="step" type="range" min="0" max="__LAST__" value="0" aria-label="step">
   <button id="next" type="button">Next &#9654;</button>
   <span id="counter"></span>
+  <button id="zoom" type="button" aria-pressed="false">Actual size</button>
 </div>
-<p id="caption"></p>
-<div id="picture"><div id="stage"><img id="frame" alt="the computation graph at this step"></div></div>
+<p id="caption" aria-live="polite"></p>
+</div>
+<div id="picture"><div id="stage"><img id="frame" alt=""></div></div>
 <table id="grads">
   <thead><tr><th>node</th><th>kind</th><th class="num">data</th><th class="num">grad</th></tr></thead>
   <tbody></tbody>
@@ -76,6 +82,9 @@ const frames = data.frames;
 const slider = document.getElementById("step");
 const prev = document.getElementById("prev");
 const next = document.getElementById("next");
+const zoom = document.getElementById("zoom");
+const box = document.getElementById("picture");
+const img = document.getElementById("frame");
 const body = document.querySelector("#grads tbody");
 const cells = data.rows.map(function (row) {
   const tr = document.createElement("tr");
@@ -92,17 +101,16 @@ const cells = data.rows.map(function (row) {
   body.appendChild(tr);
   return { tr: tr, grad: grad };
 });
-// every frame at one scale, set by the widest: the nodes stay put from step to step
+// every frame at one scale, set by the widest, so that the nodes stay put from step to step:
+// its drawn size (points, 4/3 of a pixel), or less where the page is narrower
 const widest = Math.max.apply(null, frames.map(function (f) { return f.width; }));
-const stage = document.getElementById("stage");
-stage.style.maxWidth = (widest * 4 / 3) + "px";
-stage.style.minWidth = (widest * 4 / 3 * 0.7) + "px";  // shrink to fit, but not past reading
+document.getElementById("stage").style.width = (widest * 4 / 3) + "px";
 let current = 0;
 function show(k) {
   current = Math.max(0, Math.min(frames.length - 1, k));
   const frame = frames[current];
-  const img = document.getElementById("frame");
   img.src = frame.image;
+  img.alt = frame.alt;
   img.style.width = (100 * frame.width / widest) + "%";
   document.getElementById("caption").textContent = frame.caption;
   document.getElementById("counter").textContent = "Step " + (current + 1) + " of " + frames.length;
@@ -117,17 +125,29 @@ function show(k) {
     cell.tr.classList.toggle("updated", frame.updated.indexOf(i) >= 0);
   });
 }
-// keep the node being processed in view: scroll the picture when it is outside the middle
-document.getElementById("frame").addEventListener("load", function () {
+// keep the node being processed in view: scroll the picture (at its actual size) or the page
+// when the node is outside the middle of what shows below the controls and the caption
+function reveal() {
   const focus = frames[current].focus;
   if (!focus) { return; }
-  const box = document.getElementById("picture");
-  const img = document.getElementById("frame");
   const x = img.offsetLeft + focus[0] * img.clientWidth;
-  const y = img.offsetTop + focus[1] * img.clientHeight;
-  const left = box.scrollLeft, top = box.scrollTop, w = box.clientWidth, h = box.clientHeight;
-  if (x < left + 0.2 * w || x > left + 0.8 * w) { box.scrollLeft = x - w / 2; }
-  if (y < top + 0.2 * h || y > top + 0.8 * h) { box.scrollTop = y - h / 2; }
+  if (x < box.scrollLeft + 0.2 * box.clientWidth || x > box.scrollLeft + 0.8 * box.clientWidth) {
+    box.scrollLeft = x - box.clientWidth / 2;
+  }
+  const shown = img.getBoundingClientRect();
+  const y = shown.top + focus[1] * shown.height;
+  const top = document.getElementById("top").getBoundingClientRect().bottom;
+  const room = window.innerHeight - top;
+  if (y < top + 0.15 * room || y > top + 0.85 * room) {
+    window.scrollBy(0, y - (top + room / 2));
+  }
+}
+img.addEventListener("load", reveal);
+zoom.addEventListener("click", function () {
+  const natural = box.classList.toggle("natural");
+  zoom.textContent = natural ? "Fit to width" : "Actual size";
+  zoom.setAttribute("aria-pressed", String(natural));
+  reveal();
 });
 prev.addEventListener("click", function () { show(current - 1); });
 next.addEventListener("click", function () { show(current + 1); });
@@ -167,11 +187,24 @@ def _json_for_html(data: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+_PLACEHOLDER = re.compile(r"__(TITLE|LAST|DATA)__")
+
+_WIDE = 900.0
+"""Points (1,200 pixels): a left-to-right picture wider than this is drawn top to bottom by
+``rankdir="auto"`` when that is narrower (a long chain reads better scrolled than shrunk)."""
+
+
+def _width(svg: bytes) -> float:
+    """The width of an SVG that Graphviz drew, in points (800 when it does not say)."""
+    size = re.search(rb'<svg[^>]*?\swidth="([0-9.]+)pt"', svg)
+    return float(size.group(1)) if size else 800.0
+
+
 def save_backward_html(
     root: Value,
     path: str | os.PathLike[str],
     *,
-    rankdir: str = "LR",
+    rankdir: str = "auto",
     number_format: NumberFormat = ".4g",
     group: Grouping = None,
     max_nodes: int = 150,
@@ -180,52 +213,72 @@ def save_backward_html(
 ) -> Path:
     """Write one self-contained HTML page (no server, no network) that steps through the
     backward pass of ``root``: a slider, previous/next buttons (and arrow keys), the picture of
-    each ``BackwardStep`` inlined as SVG, its description, and a table of the gradients filled
-    in so far. Returns the path; the file is written whole or not at all.
+    each ``BackwardStep`` inlined as SVG and scaled to fit the page (a button shows it at its
+    actual size), its description (also the picture's alternative text), and a table of the
+    gradients filled in so far. Returns the path; the file is written whole or not at all, with
+    the permissions the umask gives a new file (a replaced file keeps its own).
 
-    Every frame is rendered once, so ``max_nodes`` (which counts picture nodes) is lower than
-    ``draw_graph``'s.
+    ``rankdir`` is "LR", "TB", "RL" or "BT" as for ``draw_graph``, or "auto" (the default):
+    left to right unless that is wider than 900 points (1,200 pixels) and top to bottom is
+    narrower. Every frame is rendered once, so ``max_nodes`` (which counts picture nodes) is
+    lower than ``draw_graph``'s.
     """
-    root = _check_root(root, "save_backward_html")
-    target = _check_path(path, "save_backward_html")
-    direction, fmt, limit = _check_picture_options(rankdir, number_format, max_nodes)
+    caller = "save_backward_html"
+    node = _check_root(root, caller)
+    target = _check_path(path, caller)
+    auto = isinstance(rankdir, str) and rankdir.lower() == "auto"
+    direction, fmt, limit = _check_picture_options("LR" if auto else rankdir, number_format,
+                                                   max_nodes, caller)
+    heading = _check_title(title, caller)
     if renderer is not None and not isinstance(renderer, Renderer):
-        raise TypeError(f"renderer must be an autodiff.viz.Renderer, got {renderer!r:.80}")
-    scene = _scene(root, group, False, fmt)
-    _refuse_too_large(scene, limit, None, True, "save_backward_html")
+        raise TypeError(f"{caller}() renderer must be an autodiff.viz.Renderer, got {shown(renderer)}")
+    run = _start(node, 1.0, limit, caller, [
+        "draw a smaller part of it (the graph of one neuron's output, say)",
+        "or raise max_nodes (every frame is rendered: a page of a few hundred nodes takes minutes)",
+    ])
+    scene = run.scene_for(group, caller)
     program = renderer or find_renderer("svg")
-    steps = list(backward_steps(root))
-    rows = [
-        {
-            "name": scene.name(node),
-            "kind": "output" if node is root else ("leaf" if node.op is None else node.op.name),
-            "data": fmt(node.data),
-        }
-        for node in scene.order
-    ]
-    frames = []
-    for step in steps:
+
+    def frame_svg(step: BackwardStep, direction: str) -> tuple[Any, bytes]:
         picture = step.draw(rankdir=direction, number_format=number_format, group=group,
                             max_nodes=limit, caption=False)
-        svg = program.render(picture.source, "svg")
-        size = re.search(rb'<svg[^>]*?\swidth="([0-9.]+)pt"', svg)
+        return picture, program.render(picture.source, "svg")
+
+    if auto:
+        first = next(_steps(run))
+        wide = _width(frame_svg(first, "LR")[1])
+        if wide > _WIDE and _width(frame_svg(first, "TB")[1]) < wide:
+            direction = "TB"
+    rows = [
+        {
+            "name": scene.name(v, fmt),
+            "kind": "output" if v is node else ("leaf" if v.op is None else v.op.name),
+            "data": fmt(v.data),
+        }
+        for v in scene.order
+    ]
+    frames = []
+    for step in _steps(run):
+        picture, svg = frame_svg(step, direction)
+        grads = step.grads
         frames.append({
             "image": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"),
-            "width": float(size.group(1)) if size else 800.0,
+            "width": _width(svg),
             "focus": _focus(svg, f"v{scene.index[step.node]}"),
             "caption": step.describe(number_format),
+            "alt": picture.alt,
             "current": scene.index[step.node],
             "updated": [scene.index[c.input] for c in step.contributions],
             "grads": [
-                [fmt(step.grads[node]), repr(step.grads[node])] if node in step.grads else None
-                for node in scene.order
+                [fmt(grads[v]), repr(grads[v])] if v in grads else None for v in scene.order
             ],
         })
-    heading = title or f"Backward pass of {scene.name(root)}"
-    page = (
-        _PAGE.replace("__TITLE__", html.escape(heading))
-        .replace("__LAST__", str(len(frames) - 1))
-        .replace("__DATA__", _json_for_html({"rows": rows, "frames": frames}))
-    )
-    _write_atomic(target, page.encode("utf-8"))
+    filling = {
+        "TITLE": html.escape(heading or f"Backward pass of {scene.name(node, fmt)}"),
+        "LAST": str(len(frames) - 1),
+        "DATA": _json_for_html({"rows": rows, "frames": frames}),
+    }
+    # one pass: what is put in is never searched again, so a label "__DATA__" stays a label
+    page = _PLACEHOLDER.sub(lambda found: filling[found.group(1)], _PAGE)
+    atomic_write(target, lambda file: file.write(page))
     return target

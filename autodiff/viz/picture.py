@@ -1,16 +1,26 @@
 """The picture ``draw_graph`` returns: a ``graphviz.Digraph`` that renders with the dot program
-``find_renderer`` finds, writes files whole, and shows inline in Jupyter. Its class is built on
-first use, so that importing autodiff does not need the graphviz package."""
+``find_renderer`` finds, writes files whole, and shows inline in Jupyter scaled to the width of
+the page, with a description in words. Its class is built on first use, so that importing
+autodiff does not need the graphviz package."""
 
 from __future__ import annotations
 
+import codecs
 import functools
+import html
+import math
+import numbers
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from .files import _check_path, _write_atomic
-from .renderers import Renderer, RendererNotFoundError, find_renderer
+from ..value import shown
+from .files import _check_path, atomic_write
+from .renderers import Renderer, RendererNotFoundError, _check_format, find_renderer
+
+_MOST_DPI = 1200
+"""The finest PNG ``render`` draws: more is surely a mistake (and a picture of gigabytes)."""
 
 
 def _import_graphviz() -> Any:
@@ -24,18 +34,47 @@ def _import_graphviz() -> Any:
     return graphviz
 
 
-def _format_of(path: Path, format: str | None) -> str:
+def _format_of(path: Path, format: object) -> str:
     if format is not None:
-        if not isinstance(format, str) or not format.isalnum():
-            raise ValueError(f"format must be a name such as 'svg', 'png' or 'pdf', got {format!r}")
-        return format.lower()
+        return _check_format(format, "render")
     suffix = path.suffix.lower().lstrip(".")
     if not suffix:
         raise ValueError(
-            f"cannot tell which format to write {path} in: give it a suffix (.svg, .png, .pdf) "
-            f"or pass format="
+            f"render() cannot tell which format to write from the path {path}: give it a suffix "
+            f"(.svg, .png, .pdf) or pass format="
         )
     return suffix
+
+
+def _check_dpi(dpi: object) -> float | None:
+    if dpi is None:
+        return None
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real):
+        raise TypeError(f"render() dpi must be a number of dots per inch, got {type(dpi).__name__}: "
+                        f"{shown(dpi)}")
+    try:
+        value = float(dpi)
+    except OverflowError:
+        value = math.inf
+    if not 1 <= value <= _MOST_DPI:
+        raise ValueError(f"render() dpi must be between 1 and {_MOST_DPI}, got {shown(dpi)}")
+    return value
+
+
+_SVG_TAG = re.compile(r"<svg\b[^>]*>")
+
+
+def _fitted_svg(svg: str, alt: str) -> str:
+    """``svg`` made to fit the width it is shown in (never wider than its container, never
+    larger than drawn) and to say what it shows: ``role="img"``, an ``aria-label`` and a
+    ``<title>``, all ``alt``."""
+    tag = _SVG_TAG.search(svg)
+    if tag is None:
+        return svg
+    text = html.escape(alt, quote=True)
+    opening = tag.group()[:-1].rstrip("/")
+    opening += f' role="img" aria-label="{text}" style="max-width:100%;height:auto">'
+    return f"{svg[: tag.start()]}{opening}<title>{text}</title>{svg[tag.end() :]}"
 
 
 @functools.cache
@@ -47,7 +86,10 @@ def _picture_class() -> type[Any]:
     class GraphPicture(digraph):  # type: ignore[misc]
         """A ``graphviz.Digraph`` of a computation. ``render(path)`` writes SVG, PNG or PDF (by
         the suffix) with the dot program ``autodiff.viz.find_renderer`` finds, Graphviz's own
-        or graphviz-pure; ``pipe(format)`` returns the bytes; Jupyter shows it inline."""
+        or graphviz-pure; ``pipe(format)`` returns the bytes; Jupyter shows it inline, scaled to
+        fit, described in words by ``alt`` (for screen readers)."""
+
+        alt = "A computation graph."
 
         def pipe(
             self,
@@ -63,10 +105,20 @@ def _picture_class() -> type[Any]:
             unsupported = {k: v for k, v in options.items() if v not in (None, False)}
             if unsupported:
                 raise TypeError(f"pipe() does not take {', '.join(unsupported)} here")
-            format = format or self.format or "svg"
+            kind = _check_format(format or self.format or "svg", "pipe")
+            if encoding is not None:
+                if not isinstance(encoding, str):
+                    raise TypeError(f"pipe() encoding must be None or the name of a text encoding, "
+                                    f"got {type(encoding).__name__}: {shown(encoding)}")
+                try:
+                    codecs.lookup(encoding)
+                except LookupError:
+                    raise ValueError(f"pipe() encoding must name a text encoding such as "
+                                     f"'utf-8', got {shown(encoding)}") from None
             if renderer is not None and not isinstance(renderer, Renderer):
-                raise TypeError(f"renderer must be an autodiff.viz.Renderer, got {renderer!r:.80}")
-            data = (renderer or find_renderer(format)).render(self.source, format, dpi=dpi)
+                raise TypeError(f"pipe() renderer must be an autodiff.viz.Renderer, got "
+                                f"{shown(renderer)}")
+            data = (renderer or find_renderer(kind)).render(self.source, kind, dpi=_check_dpi(dpi))
             return data.decode(encoding) if encoding else data
 
         def render(
@@ -78,14 +130,16 @@ def _picture_class() -> type[Any]:
             dpi: float | None = None,
         ) -> Path:
             """Write the picture to ``path`` in ``format`` (by default the path's suffix: svg,
-            png, pdf, ...) and return the path. The file is written whole or not at all. PNGs
-            are drawn at ``dpi`` dots per inch (96 unless given). Unlike graphviz's own
-            ``render``, it writes no DOT file beside the picture (``save()`` does)."""
+            png, pdf, ...) and return the path. The file is written whole or not at all; a new
+            file gets the permissions the umask gives, a replaced one keeps its own. PNGs are
+            drawn at ``dpi`` dots per inch (96 unless given). Unlike graphviz's own ``render``,
+            it writes no DOT file beside the picture (``save()`` does)."""
             target = _check_path(path, "render")
             kind = _format_of(target, format)
-            data = self.pipe(kind, renderer=renderer, dpi=96 if dpi is None else dpi)
+            resolution = _check_dpi(dpi)
+            data = self.pipe(kind, renderer=renderer, dpi=96 if resolution is None else resolution)
             assert isinstance(data, bytes)
-            _write_atomic(target, data)
+            atomic_write(target, lambda file: file.write(data), binary=True)
             return target
 
         def view(self, *args: Any, **kwargs: Any) -> Any:
@@ -95,14 +149,22 @@ def _picture_class() -> type[Any]:
                 "graph in Jupyter by leaving it last in a cell"
             )
 
+        def _repr_svg_(self) -> str:
+            """The picture as SVG that fits the width it is shown in and says what it shows."""
+            svg = self.pipe("svg", encoding="utf-8")
+            assert isinstance(svg, str)
+            return _fitted_svg(svg, self.alt)
+
         def _repr_mimebundle_(
             self, include: Any = None, exclude: Any = None, **kwargs: Any
         ) -> dict[str, Any]:
-            """What Jupyter shows: the SVG, or text that says how to get a renderer."""
+            """What Jupyter shows: the SVG of ``_repr_svg_``, and ``alt`` as text; or, without
+            a renderer, text that says how to get one."""
             try:
-                bundle: dict[str, Any] = super()._repr_mimebundle_(include, exclude, **kwargs)
+                bundle: dict[str, Any] = {"image/svg+xml": self._repr_svg_(), "text/plain": self.alt}
             except RendererNotFoundError as error:
                 return {"text/plain": str(error)}
-            return bundle
+            return {mime: data for mime, data in bundle.items()
+                    if (include is None or mime in include) and mime not in (exclude or ())}
 
     return GraphPicture

@@ -10,6 +10,7 @@ install one; ``Renderer.render`` draws DOT text as bytes.
 from __future__ import annotations
 
 import functools
+import numbers
 import os
 import re
 import shutil
@@ -18,6 +19,8 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..value import shown
 
 ENV_VAR = "CHAINGRAD_DOT"
 """The environment variable that names a dot program to use before any other."""
@@ -35,6 +38,17 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _check_format(format: object, caller: str) -> str:
+    """``format`` as the lower-case name of an output format (``svg``, ``png``, ``pdf``)."""
+    if not isinstance(format, str):
+        raise TypeError(f"{caller}() format must be a name such as 'svg', 'png' or 'pdf', got "
+                        f"{type(format).__name__}: {shown(format)}")
+    if not format.isalnum() or not format.isascii():
+        raise ValueError(f"{caller}() format must be a name such as 'svg', 'png' or 'pdf', got "
+                         f"{shown(format)}")
+    return format.lower()
+
+
 @dataclass(frozen=True)
 class Renderer:
     """A program that turns DOT into pictures: how it was found (``"dot"``, ``"graphviz-pure"``
@@ -50,6 +64,13 @@ class Renderer:
 
     def render(self, source: str, format: str = "svg", *, dpi: float | None = None) -> bytes:
         """``source`` (DOT text) drawn as ``format``; ``dpi`` scales bitmaps (PNG, JPEG)."""
+        if not isinstance(source, str):
+            raise TypeError(f"Renderer.render() source must be DOT text (a str), got "
+                            f"{type(source).__name__}")
+        format = _check_format(format, "Renderer.render")
+        if dpi is not None and (isinstance(dpi, bool) or not isinstance(dpi, numbers.Real)
+                                or not 0 < dpi < 1e6):
+            raise ValueError(f"Renderer.render() dpi must be a positive number, got {shown(dpi)}")
         if not self.formats:
             raise RendererNotFoundError(
                 f"{self.name} ({self.path}) does not answer like a dot program: asked for its "
@@ -62,7 +83,7 @@ class Renderer:
             )
         command = [self.path, f"-T{format}"]
         if dpi is not None and format in ("png", "jpg", "jpeg", "gif", "bmp"):
-            command.append(f"-Gdpi={dpi:g}")
+            command.append(f"-Gdpi={float(dpi):g}")
         try:
             done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True,
                                   timeout=300, check=False)
@@ -163,6 +184,7 @@ _INSTALL_HELP = (
 def find_renderer(format: str = "svg") -> Renderer:
     """The best renderer found that writes ``format``; RendererNotFoundError, saying how to
     install one, when there is none."""
+    format = _check_format(format, "find_renderer")
     renderers = find_renderers()
     if not renderers:
         raise RendererNotFoundError(f"no program found to render graphs (dot). {_INSTALL_HELP}")

@@ -1,16 +1,18 @@
-"""What one picture shows, worked out before any DOT is written.
+"""What a picture shows, worked out once from the graph, before any frame or DOT.
 
-A ``_Scene`` holds the nodes in drawing order (inputs first), their clusters and collapsed
-boxes, and the number format; it names nodes for text and counts the nodes Graphviz would get.
+A ``_Scene`` holds the nodes in drawing order (inputs first), each node's number, its
+consumers, and its clusters and collapsed boxes; it names nodes for text and counts the nodes
+Graphviz would get. ``_scene`` walks the graph (the one traversal of a picture or a backward
+pass); ``_grouped`` places the same nodes in other clusters without walking it again.
 ``_refuse_too_large`` refuses a scene past ``max_nodes`` (``GraphTooLargeError``), saying what
-is in it and how to draw it instead.
+is in it and how to see it instead.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..value import Value
 from .formulas import _formula
@@ -21,32 +23,37 @@ class GraphTooLargeError(ValueError):
     """A graph has more picture nodes than ``max_nodes``: Graphviz would take too long on it."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Scene:
-    """Everything that decides one picture, worked out before any DOT is written."""
+    """Everything that decides a picture, whatever its number format."""
 
     root: Value
     order: list[Value]
     index: dict[Value, int]
-    paths: dict[Value, tuple[str, ...]]
-    boxes: dict[tuple[str, ...], list[Value]]  # collapsed groups: their members in order
-    fmt: Callable[[float], str]
+    consumers: dict[Value, list[Value]]  # in drawing order; a node used twice is listed twice
+    grouping: Grouping = None
+    paths: dict[Value, tuple[str, ...]] | None = None  # each node's clusters, outermost first
+    boxes: dict[tuple[str, ...], list[Value]] | None = None  # collapsed groups: members in order
+
+    def path_of(self, node: Value) -> tuple[str, ...]:
+        return self.paths.get(node, ()) if self.paths else ()
 
     def box_of(self, node: Value) -> tuple[str, ...] | None:
-        path = self.paths.get(node, ())
-        return path if path in self.boxes else None
+        path = self.path_of(node)
+        return path if self.boxes and path in self.boxes else None
 
-    def name(self, node: Value) -> str:
-        """How text refers to a node: its label, a short formula, or its number."""
+    def name(self, node: Value, fmt: Callable[[float], str]) -> str:
+        """How text refers to a node: its label, its number (a leaf without one), a short
+        formula in the labels of the nodes below it, or its number in the drawing order."""
         if node.label:
             return node.label
         if node.op is None:
-            return self.fmt(node.data)
-        formula = _formula(node, lambda v: v.label or None, self.fmt, budget=3)
-        return formula if len(formula) <= 28 else f"node {self.index[node]}"
+            return fmt(node.data)
+        formula = _formula(node, lambda v: v.label or None, fmt, budget=3)
+        return formula if len(formula) <= 28 and "…" not in formula else f"node {self.index[node]}"
 
     def picture_nodes(self) -> int:
-        count = len(self.boxes)
+        count = len(self.boxes or ())
         for node in self.order:
             if self.box_of(node) is None:
                 count += 1
@@ -77,21 +84,33 @@ def _drawing_order(root: Value) -> list[Value]:
     return order
 
 
-def _scene(
-    root: Value, grouping: Grouping, collapse: bool, fmt: Callable[[float], str]
-) -> _Scene:
+def _scene(root: Value) -> _Scene:
+    """The scene of ``root``, in no clusters: one walk of the graph."""
     order = _drawing_order(root)
-    paths = _group_paths(order, grouping)
+    consumers: dict[Value, list[Value]] = {}
+    for node in order:
+        for x in node.inputs:
+            if isinstance(x, Value):
+                consumers.setdefault(x, []).append(node)
+    return _Scene(root, order, {node: i for i, node in enumerate(order)}, consumers)
+
+
+def _grouped(scene: _Scene, grouping: Grouping, collapse: bool, caller: str) -> _Scene:
+    """``scene`` with its nodes placed in the clusters ``grouping`` names, and with
+    ``collapse`` each innermost cluster drawn as one box (the same nodes, not walked again)."""
+    if grouping is None:
+        if collapse:
+            raise ValueError(f"{caller}() collapse=True needs group=, which says what to collapse "
+                             "(group='labels' for networks from nn)")
+        return replace(scene, grouping=None, paths=None, boxes=None)
+    paths = _group_paths(scene.order, scene.consumers, grouping, caller)
     boxes: dict[tuple[str, ...], list[Value]] = {}
     if collapse:
-        if grouping is None:
-            raise ValueError("collapse=True needs group=, which says what to collapse "
-                             "(group='labels' for networks from nn)")
-        for node in order:
+        for node in scene.order:
             path = paths.get(node, ())
             if path:
                 boxes.setdefault(path, []).append(node)
-    return _Scene(root, order, {node: i for i, node in enumerate(order)}, paths, boxes, fmt)
+    return replace(scene, grouping=grouping, paths=paths, boxes=boxes)
 
 
 def _many(n: int, one: str, more: str | None = None) -> str:
@@ -99,11 +118,10 @@ def _many(n: int, one: str, more: str | None = None) -> str:
 
 
 def _refuse_too_large(
-    scene: _Scene, max_nodes: int, grouping: Grouping, collapse: bool, caller: str
+    scene: _Scene, max_nodes: int, caller: str, hints: Callable[[], list[str]]
 ) -> None:
     """Raise GraphTooLargeError, for ``caller``, when ``scene`` would give Graphviz more than
-    ``max_nodes`` nodes: what the graph holds and how to see it instead (``collapse`` True
-    leaves out the hint to collapse)."""
+    ``max_nodes`` nodes: what the graph holds, then ``hints()``, the ways to see it instead."""
     count = scene.picture_nodes()
     if count <= max_nodes:
         return
@@ -119,11 +137,17 @@ def _refuse_too_large(
         f"{_many(sum(ops.values()), 'operation')}{': ' + kinds if kinds else ''}) and "
         f"{_many(constants, 'constant')}. "
     )
+    raise GraphTooLargeError(f"{caller}(): {message}To see it: {'; '.join(hints())}.")
+
+
+def _picture_hints(scene: _Scene, collapse: bool, caller: str) -> list[str]:
+    """How to draw a picture that is too large: a smaller part, one box per neuron (when the
+    graph has labelled groups and is not collapsed already), or a higher ``max_nodes``."""
     hints = ["draw a smaller part of it (the graph of one neuron's output, say)"]
     if not collapse:
-        labelled = _scene(scene.root, grouping or "labels", True, scene.fmt)
+        labelled = _grouped(scene, scene.grouping or "labels", True, caller)
         if labelled.boxes:
-            how = "collapse=True" if grouping is not None else "group='labels', collapse=True"
+            how = "collapse=True" if scene.grouping is not None else "group='labels', collapse=True"
             hints.append(f"pass {how} for one box per neuron ({labelled.picture_nodes()} nodes)")
     hints.append("or raise max_nodes (Graphviz slows down past a few thousand nodes)")
-    raise GraphTooLargeError(f"{caller}(): {message}To see it: {'; '.join(hints)}.")
+    return hints

@@ -17,5 +17,6 @@ _CONST_COLOUR = "#9ca3af"
 _BOX = ("#047857", "#ecfdf5")  # a collapsed group: border, fill
 _CLUSTER_BORDER = "#9ca3af"
 _CLUSTER_FILLS = ("#fafafa", "#f0f9ff", "#f5f3ff")
+_EDGE_FONT = "10"  # points: the labels on edges (products, input names)
 _CHAR_WIDTH = 6.4  # points per character of the 11 pt font, generously (for fixed-size cells)
-_SMALL_CHAR_WIDTH = 5.6  # the same for the 9 pt edge labels
+_SMALL_CHAR_WIDTH = 6.0  # the same for the 10 pt edge labels
