@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
 from .forward import tangents
-from .grad_mode import _recording, is_tracing, no_grad, tracing
+from .grad_mode import is_tracing, no_grad, tracing
 from .value import DomainError, Value, _chain_rule, shown
 
 Mode = Literal["rev", "fwd"]
@@ -244,13 +244,9 @@ class _Call:
         one differentiates them); and the graph is recorded even under ``no_grad()``, since a
         transform's result must not depend on a switch outside ``f`` (as in ``torch.func``)."""
         self.nested = self.nested or any(_holds_value(o) for o in others)
-        recording = _recording.set(True)
-        try:
-            with tracing():
-                self.wrt = [x + 0.0 if type(x) is Value else Value(x) for x in self.points]
-                result = self.f(*self.arguments(self.wrt))
-        finally:
-            _recording.reset(recording)
+        with tracing():
+            self.wrt = [x + 0.0 if type(x) is Value else Value(x) for x in self.points]
+            result = self.f(*self.arguments(self.wrt))
         self.outputs = []
         self.out_shape = _flatten(result, f"{self.name}() f's result", self.outputs)
 

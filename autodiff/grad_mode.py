@@ -61,11 +61,16 @@ def is_tracing() -> bool:
 
 @contextmanager
 def tracing() -> Iterator[None]:
-    """Mark the evaluation of a transform's function: a transform called inside it must keep its
-    results as Values, since they may depend on the outer transform's inputs (through a closure
-    too), and the outer one differentiates them."""
-    token = _transform_depth.set(_transform_depth.get() + 1)
+    """Mark the evaluation of a function whose graph is being recorded, by a transform (``grad``
+    and the others) or to be compiled (``fit(compile=True)``): operations record the graph even
+    under ``no_grad()`` (the result must not depend on a switch outside the function), ``float()``
+    of a Value is an error (it would cut the graph), and a transform called inside keeps its
+    results as Values (they may depend on the outer inputs, through a closure too, and the outer
+    transform differentiates them)."""
+    depth = _transform_depth.set(_transform_depth.get() + 1)
+    recording = _recording.set(True)
     try:
         yield
     finally:
-        _transform_depth.reset(token)
+        _recording.reset(recording)
+        _transform_depth.reset(depth)

@@ -19,7 +19,7 @@ import numbers
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, overload
 
-from autodiff import DomainError, Value, dot
+from autodiff import DomainError, Value, constant, dot
 from autodiff.value import shown
 
 from .module import Module, _finite, _reports_as
@@ -113,27 +113,41 @@ def _number_target(t: Any, what: str) -> Value | float:
     return t if isinstance(t, Value) else _finite(t, what)
 
 
-def _label(t: Any, what: str) -> float:
-    """A classification target: a plain number (a Value target is a mistake here)."""
+def _label(t: Any, what: str) -> Value | float:
+    """A classification target: a finite number, or a leaf Value holding one (a placeholder
+    that a compiled program fills with each batch's labels, as ``fit(compile=True)`` records
+    them). The loss is then written without looking at the label, so that its graph is the
+    same for every batch."""
     if isinstance(t, Value):
-        raise TypeError(f"{what} must be a number, got a Value (use .data)")
+        if t.op is not None:
+            raise TypeError(f"{what} must be a number (or a leaf Value), got a Value made by {t.op.name}()")
+        return t  # a Value's number is always finite
+    if not isinstance(t, numbers.Real):
+        raise TypeError(f"{what} must be a number, got {type(t).__name__}: {shown(t)}")
     return _finite(t, what)
 
 
-def _probability_target(t: Any, what: str) -> float:
+def _number(t: Value | float) -> float:
+    return t.data if isinstance(t, Value) else t
+
+
+def _probability_target(t: Any, what: str) -> Value | float:
     """A binary cross-entropy target: a number in [0, 1] (a 0/1 label or a soft one)."""
-    number = _label(t, what)
-    if not 0.0 <= number <= 1.0:
-        raise ValueError(f"{what} must be in [0, 1], got {shown(t)}")
-    return number
+    label = _label(t, what)
+    if not 0.0 <= _number(label) <= 1.0:
+        raise ValueError(f"{what} must be in [0, 1], got {shown(_number(t) if isinstance(t, Value) else t)}")
+    return label
 
 
-def _sign_label(t: Any, what: str) -> float:
+def _sign_label(t: Any, what: str) -> Value | float:
     """A hinge label: -1 or +1."""
-    number = _label(t, what)
-    if number not in (-1.0, 1.0):
-        raise ValueError(f"{what}: labels must be -1 or +1, got {shown(t)}; for 0/1 labels pass 2 * y - 1")
-    return number
+    label = _label(t, what)
+    if _number(label) not in (-1.0, 1.0):
+        raise ValueError(
+            f"{what}: labels must be -1 or +1, got {shown(_number(t) if isinstance(t, Value) else t)}; "
+            "for 0/1 labels pass 2 * y - 1"
+        )
+    return label
 
 
 def _class_index(t: Any, what: str, k: int) -> int:
@@ -243,6 +257,11 @@ def binary_cross_entropy(predictions: Batch, targets: Any, from_logits: bool = F
     every z; for 0/1 labels only the one term with weight 1 is computed, so that the loss keeps
     all its digits: a logit of 1000 with label 1 costs exactly 0, with label 0 exactly 1000.
     (Equal to ``max(z, 0) - z t + log(1 + e^-|z|)``, the usual stable form.)
+
+    Targets may also be leaf Values (a compiled program's placeholders, which ``fit(compile=True)``
+    fills with each batch's labels): then both terms are computed, whatever the label, so that
+    the graph is the same for every batch (the same numbers for 0/1 labels: 0 times a finite
+    term adds nothing); from probabilities that rules out a probability of exactly 0 or 1.
     """
     name = "binary_cross_entropy"
     _check_flag(name, "from_logits", from_logits)
@@ -250,7 +269,9 @@ def binary_cross_entropy(predictions: Batch, targets: Any, from_logits: bool = F
     terms: list[Value] = []
     for i, (p, t) in enumerate(zip(preds, ts)):
         if from_logits:
-            if t == 1.0:
+            if isinstance(t, Value):  # the general form, whatever the label: one graph for all
+                terms.append((1.0 - t) * p.softplus() + t * (-p).softplus())
+            elif t == 1.0:
                 terms.append((-p).softplus())
             elif t == 0.0:
                 terms.append(p.softplus())
@@ -262,12 +283,21 @@ def binary_cross_entropy(predictions: Batch, targets: Any, from_logits: bool = F
                 f"{name}() predictions must be probabilities in [0, 1], got {p.data!r} (entry {i});"
                 " for raw scores pass from_logits=True"
             )
-        if (p.data == 0.0 and t > 0.0) or (p.data == 1.0 and t < 1.0):
+        label = _number(t)
+        if (p.data == 0.0 and label > 0.0) or (p.data == 1.0 and label < 1.0):
             raise DomainError(
-                f"{name}() is infinite at probability {p.data!r} with target {t!r} (entry {i}): "
+                f"{name}() is infinite at probability {p.data!r} with target {label!r} (entry {i}): "
                 "-log(0); compute the loss from logits (from_logits=True) instead of probabilities"
             )
-        if t == 1.0:
+        if isinstance(t, Value):
+            if p.data in (0.0, 1.0):
+                raise DomainError(
+                    f"{name}() with Values as targets (as fit(compile=True) records them) takes both "
+                    f"logs, and log(1 - p) at probability {p.data!r} is -log(0) (entry {i}): compute "
+                    "the loss from logits (from_logits=True) instead of probabilities"
+                )
+            terms.append(-(t * p.log() + (1.0 - t) * (1.0 - p).log()))
+        elif t == 1.0:
             terms.append(-p.log())
         elif t == 0.0:
             terms.append(-(1.0 - p).log())
@@ -320,7 +350,7 @@ def _vector(row: Any, what: str) -> list[Value]:
 
 def _softmax(row: Any, what: str) -> list[Value]:
     zs = _vector(row, what)
-    m = max(z.data for z in zs)
+    m = constant(max, zs)  # the largest logit, a constant of the graph, computed again by programs
     exps = [(z - m).exp() for z in zs]
     total = _total(exps)
     return [e / total for e in exps]
@@ -338,42 +368,63 @@ def cross_entropy(logits: Sequence[Scalar] | Sequence[Sequence[Scalar]], target:
         logsumexp(z) = m + log sum_j e^(z_j - m),  m = max_j z_j,
         dL/dz_j = softmax(z)_j - [j == t]
 
-    A batch: ``logits`` a list of n such lists, ``target`` a list of n class indexes; the loss is
-    the mean over the samples and each gradient is divided by n.
+    The target may also be a list of K class probabilities q that sum to 1 (a one-hot vector,
+    or soft labels; numbers, or leaf Values as ``fit(compile=True)`` records them):
+    ``L = logsumexp(z) - sum_j q_j z_j``, ``dL/dz_j = softmax(z)_j - q_j``; for a one-hot q the
+    same numbers as the class index.
+
+    A batch: ``logits`` a list of n such lists, ``target`` a list of n targets; the loss is the
+    mean over the samples and each gradient is divided by n.
 
     Never takes the log of a probability: ``logsumexp`` stays finite at any logits, so at logits
-    [1000, -1000] the loss is exactly 0 for class 0 and exactly 2000 for class 1.
+    [1000, -1000] the loss is exactly 0 for class 0 and exactly 2000 for class 1. (``m`` is
+    ``autodiff.constant(max, z)``: no gradient flows through it, and a compiled program computes
+    it again from each batch's logits.)
     """
     name = "cross_entropy"
     if not _is_vector(logits) or not logits:
         raise _needs_logits(name, logits)
-    if _is_vector(target):
-        rows = list(logits)
-        for i, row in enumerate(rows):
-            if not _is_vector(row):
-                raise TypeError(
-                    f"{name}() with a list of targets needs a batch of logits (a list of lists), "
-                    f"but logits[{i}] is a {type(row).__name__}"
-                )
-        if len(rows) != len(target):
-            raise ValueError(f"{name}() got {len(rows)} samples of logits but {len(target)} targets")
-        losses = [_cross_entropy(row, t, f"logits[{i}]", f"target[{i}]") for i, (row, t) in
-                  enumerate(zip(rows, target))]
-        return _mean(losses)
-    if any(_is_vector(row) for row in logits):
+    batch = any(_is_vector(row) for row in logits)
+    if not batch:
+        return _cross_entropy(logits, target, "logits", "target")
+    if not _is_vector(target):
         raise TypeError(
             f"{name}() with a batch of logits (a list of lists) needs a list of targets, "
             f"got {type(target).__name__}"
         )
-    return _cross_entropy(logits, target, "logits", "target")
+    rows = list(logits)
+    for i, row in enumerate(rows):
+        if not _is_vector(row):
+            raise TypeError(
+                f"{name}() with a list of targets needs a batch of logits (a list of lists), "
+                f"but logits[{i}] is a {type(row).__name__}"
+            )
+    if len(rows) != len(target):
+        raise ValueError(f"{name}() got {len(rows)} samples of logits but {len(target)} targets")
+    losses = [_cross_entropy(row, t, f"logits[{i}]", f"target[{i}]") for i, (row, t) in
+              enumerate(zip(rows, target))]
+    return _mean(losses)
 
 
 def _cross_entropy(row: Any, target: Any, logits_name: str, target_name: str) -> Value:
     zs = _vector(row, f"cross_entropy() {logits_name}")
-    index = _class_index(target, f"cross_entropy() {target_name}", len(zs))
-    m = max(z.data for z in zs)
+    m = constant(max, zs)  # the largest logit, a constant of the graph, computed again by programs
     log_total = _total([(z - m).exp() for z in zs]).log()  # log sum_j e^(z_j - m), in [0, log K]
+    if _is_vector(target):
+        return log_total + (m - dot(_probabilities(target, f"cross_entropy() {target_name}", len(zs)), zs))
+    index = _class_index(target, f"cross_entropy() {target_name}", len(zs))
     return log_total + (m - zs[index])
+
+
+def _probabilities(target: Any, what: str, k: int) -> list[Value | float]:
+    """A target given as class probabilities: k numbers (or leaf Values) in [0, 1] that sum to 1."""
+    if len(target) != k:
+        raise ValueError(f"{what} has {len(target)} class probabilities for {k} logits")
+    qs = [_probability_target(q, f"{what}[{j}]") for j, q in enumerate(target)]
+    total = sum(_number(q) for q in qs)
+    if abs(total - 1.0) > 1e-9:
+        raise ValueError(f"{what} must sum to 1 (class probabilities), got a sum of {total!r}")
+    return qs
 
 
 @_reports_as("hinge()")

@@ -37,6 +37,7 @@ from typing import Any, TextIO
 from autodiff import Value, no_grad
 from autodiff.value import shown
 
+from .compiled import CompiledTraining, check_inputs, targets_as_values
 from .data import batches
 from .losses import (
     LOSSES,
@@ -399,6 +400,7 @@ def fit(
     validation_data: tuple[Sequence[Any], Sequence[Any]] | None = None,
     callbacks: Sequence[Callback | Callable[[FitEvent], None]] | None = None,
     early_stopping: int | EarlyStopping | None = None,
+    compile: bool = False,
 ) -> History:
     """Train ``model`` on ``data = (X, y)`` for ``epochs`` passes; return the ``History``.
 
@@ -432,6 +434,12 @@ def fit(
     Ctrl-C (KeyboardInterrupt) ends training cleanly: ``fit`` closes the bar, says so on
     standard error and returns the History of the epochs that finished, with
     ``history.interrupted`` True.
+
+    ``compile=True`` records each batch size's graph once, on placeholder leaves, compiles it
+    (``autodiff.compile``) and runs the program on every batch, and evaluates with a compiled
+    forward pass: several times faster, and the same History, number for number. Inputs must
+    then be lists of numbers of one length, and the model and loss must do the same operations
+    for every batch (see ``nn.compiled``).
     """
     loss_fn, loss_name = _loss_function(loss)
     X, y = _check_data(data, "data")
@@ -449,6 +457,12 @@ def fit(
         raise TypeError(f"fit() shuffle must be True or False, got {shown(shuffle)}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise TypeError(f"fit() seed must be None or an int, got {type(seed).__name__}: {shown(seed)}")
+    if not isinstance(compile, bool):
+        raise TypeError(f"fit() compile must be True or False, got {shown(compile)}")
+    if compile:
+        check_inputs(X, "X")
+        if validation_data is not None:
+            check_inputs(X_val, "validation_data X")
     metrics = _check_metrics(metrics, loss_fn, loss_name)
     listeners = _check_callbacks(callbacks, early_stopping, "loss" if validation_data is None else "val_loss")
     bar = _progress_bar(progress, epochs)
@@ -463,13 +477,19 @@ def fit(
     history = History()
     event = FitEvent("begin", model, optimizer, history, measured, lr=optimizer.current_lr())
     rng = random.Random(seed)
+    compiled = CompiledTraining(model, loss_fn, optimizer) if compile else None
+    named = loss_fn in LOSSES.values()
+    predict = (lambda inputs: [model(x) for x in inputs]) if compiled is None else compiled.predict
     try:
         _emit(listeners, event)
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             for batch, (xs, ys) in enumerate(batches(X, y, batch_size or len(X), shuffle, rng), 1):
                 lr = optimizer.current_lr()
-                step_loss = _train_step(model, loss_fn, optimizer, xs, ys)
+                if compiled is None:
+                    step_loss = _train_step(model, loss_fn, optimizer, xs, ys, named)
+                else:
+                    step_loss = compiled.step(xs, ys)
                 history.step_loss.append(step_loss)
                 event = FitEvent("step", model, optimizer, history, measured, epoch, event.step + 1, batch,
                                  step_loss, lr)
@@ -479,9 +499,9 @@ def fit(
             if event.stop_training:
                 history.stopped = True
                 break
-            record = _evaluate(model, X, y, loss_fn, metrics, "")
+            record = _evaluate(predict, X, y, loss_fn, metrics, "")
             if validation_data is not None:
-                record |= _evaluate(model, X_val, y_val, loss_fn, metrics, "val_")
+                record |= _evaluate(predict, X_val, y_val, loss_fn, metrics, "val_")
             record["lr"] = event.lr
             record["seconds"] = time.perf_counter() - start
             history.append(record)
@@ -511,12 +531,19 @@ def fit(
 
 
 def _train_step(
-    model: Callable[[Any], Any], loss_fn: LossFunction, optimizer: Optimizer, xs: list[Any], ys: list[Any]
+    model: Callable[[Any], Any],
+    loss_fn: LossFunction,
+    optimizer: Optimizer,
+    xs: list[Any],
+    ys: list[Any],
+    named: bool,
 ) -> float:
     """One optimizer step on one batch: the forward pass builds the graph of the batch's loss,
     ``backward()`` fills the parameters' gradients, the optimizer updates them. Returns the
-    batch's loss (before the step)."""
-    batch_loss = loss_fn([model(x) for x in xs], ys)
+    batch's loss (before the step). A named loss gets its targets as leaf Values, as
+    ``fit(compile=True)`` gives them (``nn.compiled.targets_as_values``): the same graph."""
+    predictions = [model(x) for x in xs]
+    batch_loss = loss_fn(predictions, targets_as_values(loss_fn, ys, predictions) if named else ys)
     if not isinstance(batch_loss, Value):
         raise TypeError(f"fit() loss must return a Value, got {type(batch_loss).__name__}")
     optimizer.zero_grad()
@@ -584,16 +611,17 @@ def _check_targets(model: Callable[[Any], Any], X: Sequence[Any], y: Sequence[An
 
 
 def _evaluate(
-    model: Callable[[Any], Any],
+    predict: Callable[[Sequence[Any]], list[Any]],
     X: Sequence[Any],
     y: Sequence[Any],
     loss_fn: LossFunction,
     metrics: Mapping[str, Metric],
     prefix: str,
 ) -> dict[str, float]:
-    """The loss and the metrics of the model on (X, y), computed without recording a graph."""
+    """The loss and the metrics of the model on (X, y), computed without recording a graph;
+    ``predict(X)`` gives the model's outputs."""
     with no_grad():
-        predictions = [model(x) for x in X]
+        predictions = predict(X)
         record = {f"{prefix}loss": loss_fn(predictions, y).data}
         for name, metric in metrics.items():
             record[prefix + name] = _measurement(name, metric(predictions, y))

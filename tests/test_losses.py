@@ -143,8 +143,11 @@ def test_bce_refuses_non_probabilities_and_bad_targets() -> None:
     for target in (1.5, -1, 2):
         with pytest.raises(ValueError, match="targets must be in \\[0, 1\\]"):
             binary_cross_entropy(Value(0.5), target)
-    with pytest.raises(TypeError, match=r"targets must be a number, got a Value \(use \.data\)"):
-        binary_cross_entropy(Value(0.5), Value(1.0))
+    made = r"targets must be a number \(or a leaf Value\), got a Value made by mul"
+    with pytest.raises(TypeError, match=made):
+        binary_cross_entropy(Value(0.5), Value(1.0) * 1.0)
+    with pytest.raises(ValueError, match=r"targets must be in \[0, 1\], got 2\.0"):
+        binary_cross_entropy(Value(0.5), Value(2.0))
 
 
 def test_bce_from_logits_by_hand() -> None:
@@ -283,8 +286,14 @@ def test_cross_entropy_errors() -> None:
         cross_entropy([[1.0, 2.0], [1.0, 2.0]], [0, 1, 1])
     with pytest.raises(TypeError, match="needs a list of targets"):
         cross_entropy([[1.0, 2.0], [1.0, 2.0]], 0)
-    with pytest.raises(TypeError, match="needs a batch of logits"):
-        cross_entropy([1.0, 2.0], [0, 1])
+    # a list target for one sample is its class probabilities: [0, 1] is class 1
+    assert cross_entropy([1.0, 2.0], [0, 1]).data == cross_entropy([1.0, 2.0], 1).data
+    with pytest.raises(ValueError, match=r"target has 2 class probabilities for 3 logits"):
+        cross_entropy([1.0, 2.0, 3.0], [0, 1])
+    with pytest.raises(ValueError, match=r"target must sum to 1 \(class probabilities\), got a sum of 2"):
+        cross_entropy([1.0, 2.0], [1, 1])
+    with pytest.raises(TypeError, match=r"target\[1\] must be a number, got NoneType"):
+        cross_entropy([1.0, 2.0], [1, None])
     with pytest.raises(ValueError, match="empty"):
         cross_entropy([], 0)
     with pytest.raises(ValueError, match=r"logits\[1\] is empty"):
