@@ -5,6 +5,9 @@ MLPClassifier with the same hidden layer on the same split.
 Five epochs of Adam (learning rate 0.01, batches of 32) is the shortest run measured to be
 reliable: over model seeds 0-7 it gave 96.4% to 97.2% after epoch 5 (and 95.0% to 97.2% after
 epoch 4); scikit-learn's MLPClassifier gives 96.4% to 96.9% on this split over its seeds 0-2.
+Compiled (``fit(compile=True)``, the same numbers as the interpreted loop) the five epochs take
+about 9 s of processor time, 20 s interpreted, most of the compiled run being the first epoch,
+which records and compiles the graph.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ def test_an_mlp_reads_handwritten_digits_as_well_as_scikit_learn() -> None:
     model = MLP(64, [32, 10], seed=0)
     start = time.perf_counter()
     history = fit(model, (train, y_train), "cross_entropy", Adam(model.parameters(), lr=0.01),
-                  epochs=5, batch_size=32, progress=False)
+                  epochs=5, batch_size=32, progress=False, compile=True)
     seconds = time.perf_counter() - start
     with no_grad():
         ours = categorical_accuracy([model(x) for x in test], y_test)
