@@ -202,6 +202,13 @@ def _finish(x: Any, nested: bool) -> Any:
     return x.data if type(x) is Value else float(x)
 
 
+def _derivative(x: Any, nested: bool) -> Any:
+    """A derivative as the caller needs it (see ``_finish``); a zero is 0.0, never -0.0: the
+    sign that a product with a zero tangent or seed leaves on it means nothing."""
+    found = _finish(x, nested)
+    return found if nested else found + 0.0
+
+
 class _Call:
     """One call of a transform: ``f``'s arguments checked and flattened (``__init__``), then ``f``
     evaluated on fresh Values in their place (``evaluate``), then swept (``reverse``,
@@ -269,14 +276,14 @@ class _Call:
         Only the partials along paths to ``wrt`` are computed (and counted)."""
         pairs = [(out, seed) for out, seed in zip(outputs, seeds) if type(out) is Value]
         if not pairs:
-            return [_finish(0.0, nested) for _ in self.wrt], 0
+            return [_derivative(0.0, nested) for _ in self.wrt], 0
         try:
             grads, cost = _chain_rule(
                 [p[0] for p in pairs], [p[1] for p in pairs], create_graph=nested, wrt=self.wrt
             )
         except DomainError as error:
             raise DomainError(f"{self.name}(): {error}") from None
-        return [_finish(grads.get(x, 0.0), nested) for x in self.wrt], cost
+        return [_derivative(grads.get(x, 0.0), nested) for x in self.wrt], cost
 
     def forward(self, direction: list[Any]) -> tuple[list[Any], int]:
         """The tangents of the outputs along ``direction`` (J v), one forward sweep."""
@@ -284,7 +291,7 @@ class _Call:
             ts, cost = tangents(self.outputs, self.wrt, direction, self.nested)
         except DomainError as error:
             raise DomainError(f"{self.name}(): {error}") from None
-        return [_finish(t, self.nested) for t in ts], cost
+        return [_derivative(t, self.nested) for t in ts], cost
 
     def rows(self, mode: Mode) -> tuple[list[list[Any]], int]:
         """The flat Jacobian J[j][i] = d outputs[j] / d wrt[i], and its multiply-adds: one

@@ -299,8 +299,26 @@ def run_memory(engine: str, n: int) -> dict[str, Any]:
     return {"bytes_per_node": (after - before) / (2 * n)}
 
 
+def run_fit(engine: str, epochs: int) -> dict[str, Any]:
+    """``nn.fit`` of the demo (MLP(2, [16, 16, 1]) on 100 moons points, 50 held out, logistic
+    loss, Adam, full batch): the whole run, and the median epoch after the first (which, with
+    ``compile=True``, also records and compiles the programs)."""
+    from nn import MLP, Adam, fit, train_test_split
+
+    X, labels = make_moons(150, noise=0.1, seed=0)
+    X_train, X_test, y_train, y_test = train_test_split(X, labels, test_size=50, seed=0)
+    model = MLP(2, [16, 16, 1], activation="relu", seed=1)
+    start = time.perf_counter()
+    optimizer = Adam(model.parameters(), lr=0.05)
+    history = fit(model, (X_train, y_train), "binary_cross_entropy_with_logits", optimizer, epochs,
+                  validation_data=(X_test, y_test), progress=False, compile=engine == "compiled-nn")
+    seconds = time.perf_counter() - start
+    per_epoch = statistics.median(history["seconds"][1:])
+    return {"seconds": seconds, "per_epoch": per_epoch, "loss": history.loss[-1]}
+
+
 def child(args: argparse.Namespace) -> None:
-    task = {"step": run_step, "chain": run_chain, "memory": run_memory}[args.task]
+    task = {"step": run_step, "chain": run_chain, "memory": run_memory, "fit": run_fit}[args.task]
     print(json.dumps(task(args.engine, args.n)))
 
 
@@ -367,7 +385,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller chains, 3 rounds")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--engine", choices=ENGINES, help=argparse.SUPPRESS)
-    parser.add_argument("--task", choices=("step", "chain", "memory"), help=argparse.SUPPRESS)
+    parser.add_argument("--task", choices=("step", "chain", "memory", "fit"), help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -391,6 +409,15 @@ def main() -> None:
         runs = steps.get((engine, "step", 5), [])
         if runs:
             print(f"{engine:>14} {statistics.median(r['compile_seconds'] for r in runs):>10.3f}")
+    fits = [e for e in engines if e in ("chaingrad-nn", "compiled-nn")]
+    epochs = 20 if args.quick else 100
+    runs = table(f"(e) nn.fit on moons, {epochs} epochs, seconds in all (compile=False, compile=True)",
+                 [("fit", epochs)], fits, rounds, "seconds")
+    for engine in fits:
+        found = runs.get((engine, "fit", epochs), [])
+        if found:
+            per_epoch = statistics.median(r["per_epoch"] for r in found)
+            print(f"{engine:>14} median epoch after the first: {per_epoch:.4f} s")
 
 
 if __name__ == "__main__":

@@ -29,15 +29,12 @@ until the new one is complete.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import secrets
-import stat
-from collections.abc import Callable
 from typing import IO, Any, TypeVar, overload
 
+from autodiff.files import atomic_write
 from autodiff.value import shown
 
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron, _check_size
@@ -61,50 +58,6 @@ class ModelFileError(ValueError):
         super().__init__(f"{os.fspath(path)}: {problem}")
         self.path = os.fspath(path)
         self.problem = problem
-
-
-# --- writing files atomically ------------------------------------------------------------------
-
-
-def atomic_write(path: PathLike, write: Callable[[IO[Any]], None], binary: bool = False) -> None:
-    """Call ``write(file)`` on a new file beside ``path``, flush it to disk, and rename it to
-    ``path``: readers see the old file or the complete new one, never a part. If ``write``
-    raises, the temporary file is removed, ``path`` is left as it was, and the error propagates.
-    A new file gets the usual permissions (umask); a replaced one keeps its own."""
-    target = os.fspath(path)
-    directory, name = os.path.split(os.path.abspath(target))
-    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(temporary, flags, 0o666)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"cannot write {target!r}: no directory {directory!r}") from None
-    try:
-        with open(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _sync_directory(directory)
-
-
-def _sync_directory(directory: str) -> None:
-    """Flush the rename itself to disk (POSIX; elsewhere a directory cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- save --------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ Without ``ax`` it makes a figure of its own, without ``pyplot`` (so it leaves no
 behind), and returns its Axes; ``ax.figure`` is the figure. In Jupyter the returned Axes shows
 that figure, once. ``path`` writes the figure the Axes belongs to (with ``ax=``, your whole
 figure as it stands) to a file whose format follows the suffix (``.png``, ``.svg``, ``.pdf``,
-...), atomically (see ``nn.io.atomic_write``); or call ``ax.figure.savefig``.
+...), atomically (see ``autodiff.files.atomic_write``); or call ``ax.figure.savefig``.
 
 matplotlib is optional (``pip install 'chaingrad[plot]'``): it is imported when a function here
 is first called, never by ``import nn``.
@@ -31,9 +31,8 @@ from io import BytesIO
 from typing import IO, Any
 
 from autodiff import Value, no_grad
+from autodiff.files import atomic_write
 from autodiff.value import shown
-
-from .io import atomic_write
 
 PathLike = str | os.PathLike[str]
 

@@ -928,3 +928,13 @@ def test_local_derivatives_line_up_with_inputs() -> None:
 def test_an_unknown_mode_is_refused_when_the_transform_is_made(factory: Any) -> None:
     with pytest.raises(ValueError, match="'rev' or 'fwd'"):
         factory(lambda v: v, mode="sideways")
+
+
+def test_a_zero_derivative_is_never_negative_zero() -> None:
+    """d sin(x0) / d x1 = cos(x0) * 0 comes out -0.0 in floats where cos(x0) < 0; a printed
+    Jacobian says 0.0 (issue 13: never print -0)."""
+    g = lambda v: [v[0] * v[1], v[0].sin()]
+    for mode in ("fwd", "rev"):
+        entry = jacobian(g, mode=mode)([2.0, 3.0])[1][1]
+        assert entry == 0.0 and math.copysign(1.0, entry) == 1.0
+    assert str(hessian(lambda x, y: -x * y, argnums=(0, 1))(0.0, 0.0)).count("-0.0") == 0

@@ -1,17 +1,15 @@
 """Writing pictures and pages to files: the path checked before any work is done, and the file
-written whole or not at all (``atomic_write``)."""
+written whole or not at all (``autodiff.files.atomic_write``)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
-import stat
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
 
+from ..files import atomic_write
 from ..value import shown
+
+__all__ = ["_check_path", "atomic_write"]
 
 
 def _check_path(path: object, caller: str) -> Path:
@@ -25,60 +23,3 @@ def _check_path(path: object, caller: str) -> Path:
     if not target.parent.is_dir():
         raise FileNotFoundError(f"cannot write {target}: the folder {target.parent} does not exist")
     return target
-
-
-def atomic_write(
-    path: str | os.PathLike[str], write: Callable[[IO[Any]], object], binary: bool = False
-) -> None:
-    """Call ``write(file)`` on a new file beside ``path``, flush it to disk, and rename it to
-    ``path``: readers see the old file or the complete new one, never a part. If ``write``
-    raises, the temporary file is removed, ``path`` is left as it was, and the error propagates.
-    A new file gets the usual permissions (those the umask leaves of read and write for all); a
-    replaced one keeps its own, so a private file stays private. ``binary`` opens the file for
-    bytes, else for UTF-8 text.
-
-    An error of the file system (no folder, no permission, a full disk) is raised as its own
-    type (``FileNotFoundError``, ``PermissionError``, ``OSError``) with a message that names
-    ``path``.
-    """
-    target = os.fspath(path)
-    directory, name = os.path.split(os.path.abspath(target))
-    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(temporary, flags, 0o666)  # the umask takes away what it forbids
-    except OSError as error:
-        raise _naming(error, target) from None
-    try:
-        with open(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
-        os.replace(temporary, target)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(error, OSError) and error.errno is not None:
-            raise _naming(error, target) from None
-        raise
-    _sync_directory(directory)
-
-
-def _naming(error: OSError, target: str) -> OSError:
-    """``error`` again, as its own type, with a message that names the file being written."""
-    return type(error)(error.errno, f"cannot write {target}: {error.strerror}")
-
-
-def _sync_directory(directory: str) -> None:
-    """Flush the rename itself to disk (POSIX; elsewhere a directory cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
