@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-EXTRAS := test,bench,viz,plot,progress
+EXTRAS := test,bench,viz,plot,progress,data
 
 .PHONY: demo test lint bench clean
 
