@@ -26,6 +26,8 @@ from .losses import (
 from .module import ACTIVATIONS, INITS, MLP, IncompatibleKeys, Layer, Module, Neuron
 from .optim import SGD, Adam, AdamW, LinearDecay, Optimizer, RMSprop, StepDecay, linear_decay, step_decay
 from .plot import plot_decision_boundary, plot_history
+from .preprocessing import Standardized, one_hot, standardize
+from .real_data import load_breast_cancer, load_digits, load_iris
 from .train import (
     Callback,
     EarlyStopping,
@@ -56,6 +58,7 @@ __all__ = [
     "Neuron",
     "Optimizer",
     "RMSprop",
+    "Standardized",
     "StepDecay",
     "batches",
     "binary_accuracy",
@@ -68,6 +71,9 @@ __all__ = [
     "l2",
     "linear_decay",
     "load",
+    "load_breast_cancer",
+    "load_digits",
+    "load_iris",
     "make_blobs",
     "make_circles",
     "make_moons",
@@ -75,10 +81,12 @@ __all__ = [
     "make_spirals",
     "make_xor",
     "mse",
+    "one_hot",
     "plot_decision_boundary",
     "plot_history",
     "save",
     "softmax",
+    "standardize",
     "step_decay",
     "to_torch",
     "train_test_split",

@@ -32,6 +32,7 @@ EXPECTED = {
     "05_matrix_calculus.ipynb",
     "06_training_an_mlp.ipynb",
     "07_define_and_run.ipynb",
+    "08_real_handwritten_digits.ipynb",
     "solutions/01_solution.ipynb",
     "solutions/02_solution.ipynb",
     "solutions/03_solution.ipynb",
@@ -39,6 +40,7 @@ EXPECTED = {
     "solutions/05_solution.ipynb",
     "solutions/06_solution.ipynb",
     "solutions/07_solution.ipynb",
+    "solutions/08_solution.ipynb",
 }
 CAPTION = "**Figure"  # a picture's caption: the markdown cell right after it starts with this
 PICTURES = ("image/png", "image/jpeg", "image/svg+xml")

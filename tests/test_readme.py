@@ -44,6 +44,7 @@ def test_every_python_block_runs_as_written(tmp_path: Path) -> None:
     shown = [line for line in blocks("")[0].splitlines() if line.strip() and line.strip() != "..."]
     source = namespace["program"].source
     assert all(line in source.splitlines() for line in shown), (shown, source)
+    assert float(printed[-2].strip()) < 1e-8  # Newton's method: the gradient's norm after 9 steps
     for written in ("spirals.json", "spirals.png", "spirals-both.png", "graph.svg", "steps.html"):
         assert (tmp_path / written).stat().st_size > 0, written
 
