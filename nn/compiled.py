@@ -5,7 +5,7 @@ only the numbers change. So the graph is recorded once per batch size, on placeh
 (``x0_0``, ``x0_1``, ... for the inputs, ``t0``, ... for the targets), and compiled with
 ``autodiff.compile``; every batch then writes its numbers into the placeholders and runs the
 program, which adds the loss's gradient into the parameters' ``.grad`` bit for bit as
-``backward()`` would. Evaluation runs a compiled forward pass of one input at a time.
+``backward()`` would. Evaluation runs a compiled forward pass over 32 inputs at a time.
 
 What is frozen is what any trace freezes: which operations ran. A model or a loss of your own
 must therefore compute the same operations for every batch, whatever its numbers: ``float(x)``,

@@ -289,3 +289,45 @@ def test_jupyter_pictures_fit_a_notebook_cell_as_nbconvert_exports_them(
     assert tall["width"] < tall["room"] and abs(tall["width"] - tall["drawn"]) < 1  # actual size
     assert tall["smallest"] >= 12, tall  # edge labels: 10 points are 13 pixels at actual size
     assert errors(narrow) == []
+
+
+EXPORTED = ("01_a_network_is_a_chain_of_functions", "02_gradient_descent", "03_backprop_by_hand")
+"""Notebooks whose graph pictures were cut off in nbconvert's HTML export (a cell 1,680 px wide in
+01, 1,965 px in 02) or whose step-through page scrolled (03)."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", EXPORTED)
+def test_every_picture_of_a_notebook_fits_its_html_export(
+    narrow: webdriver.Chrome, tmp_path: Path, stem: str
+) -> None:
+    """The notebook run top to bottom and exported by nbconvert (its "lab" template, as
+    ``jupyter nbconvert --to html`` does), opened at 1,000 pixels: no picture is wider than its
+    output area, and the page does not scroll sideways."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+    from test_notebooks import NOTEBOOKS, _kernel_manager
+
+    notebook = nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4)
+    work = tmp_path / "work"
+    work.mkdir()
+    NotebookClient(notebook, km=_kernel_manager(tmp_path / "kernels"), timeout=120,
+                   resources={"metadata": {"path": str(work)}}).execute()
+    html, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
+    page = tmp_path / f"{stem}.html"
+    page.write_text(html, encoding="utf-8")
+    narrow.get(page.resolve().as_uri())
+    pictures = narrow.execute_script("""
+        return Array.from(document.querySelectorAll(
+            '.jp-OutputArea-output img, .jp-OutputArea-output > svg, .jp-OutputArea-output iframe'
+        )).map(function (el) {
+          const r = el.getBoundingClientRect();
+          const o = el.closest('.jp-OutputArea-output').getBoundingClientRect();
+          return {tag: el.tagName, width: r.width, room: o.width, right: o.right - r.right,
+                  left: r.left - o.left};
+        });""")
+    assert len(pictures) >= 3, pictures
+    for fit in pictures:
+        assert fit["width"] <= fit["room"] + 0.5 and fit["right"] >= -0.5 and fit["left"] >= -0.5, fit
+    assert narrow.execute_script("return document.documentElement.scrollWidth - window.innerWidth") <= 0

@@ -77,6 +77,12 @@ def _fitted_svg(svg: str, alt: str) -> str:
     return f"{svg[: tag.start()]}{opening}<title>{text}</title>{svg[tag.end() :]}"
 
 
+def _in_page(svg: str) -> str:
+    """An SVG document as an element of an HTML page: from its ``<svg`` tag on (no XML prolog)."""
+    tag = _SVG_TAG.search(svg)
+    return svg if tag is None else svg[tag.start():]
+
+
 @functools.cache
 def _picture_class() -> type[Any]:
     """``graphviz.Digraph`` made to render with ``find_renderer()`` (built on first use, so that
@@ -155,13 +161,24 @@ def _picture_class() -> type[Any]:
             assert isinstance(svg, str)
             return _fitted_svg(svg, self.alt)
 
+        def _repr_html_(self) -> str:
+            """The fitted SVG as an element of the page: an SVG image (``<img>``, as nbconvert's
+            HTML export and some viewers show ``image/svg+xml``) keeps the width it was drawn
+            at, while an ``<svg>`` in the page shrinks to its container."""
+            return _in_page(self._repr_svg_())
+
         def _repr_mimebundle_(
             self, include: Any = None, exclude: Any = None, **kwargs: Any
         ) -> dict[str, Any]:
-            """What Jupyter shows: the SVG of ``_repr_svg_``, and ``alt`` as text; or, without
-            a renderer, text that says how to get one."""
+            """What Jupyter shows: the SVG of ``_repr_svg_`` in the page (HTML) and as an image,
+            and ``alt`` as text; or, without a renderer, text that says how to get one."""
             try:
-                bundle: dict[str, Any] = {"image/svg+xml": self._repr_svg_(), "text/plain": self.alt}
+                svg = self._repr_svg_()
+                bundle: dict[str, Any] = {
+                    "text/html": _in_page(svg),
+                    "image/svg+xml": svg,
+                    "text/plain": self.alt,
+                }
             except RendererNotFoundError as error:
                 return {"text/plain": str(error)}
             return {mime: data for mime, data in bundle.items()
