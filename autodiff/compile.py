@@ -38,7 +38,7 @@ import itertools
 import keyword
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -62,6 +62,9 @@ MAX_NODES = 100_000
 each node's two lines: a chain of 100,000 nodes takes it about 4 seconds and 600 MB, and past
 that ``backward()`` is the better tool."""
 
+_WARM_UP_RUNS = 9
+"""Runs that CPython 3.11 needs before it specializes a function's bytecode (8), and one more."""
+
 TERMS_PER_LINE = 100
 """Longer sums are written over several lines: Python's compiler recurses once per term."""
 
@@ -74,6 +77,13 @@ quotients of finite numbers can overflow to inf without a word."""
 
 class GraphTooLargeToCompileError(ValueError):
     """A graph of more than ``MAX_NODES`` nodes."""
+
+
+class _Everything:
+    """The set of every node (``x in _Everything()`` is always True)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
 
 
 class _NotFiniteError(Exception):
@@ -215,6 +225,7 @@ def _literal(x: Any) -> str:
 
 
 _PLACEHOLDER = re.compile(r"\b(x|y|out)\b")
+_POSITIONS = {"x": 0, "y": 1}
 
 
 def _code_of(rule: Rule) -> Code | None:
@@ -248,11 +259,13 @@ _BINDS = {"*": _PRODUCT, "+": _SUM, "-": _SUM}
 
 
 class _Text(NamedTuple):
-    """An expression's source text, how tightly it binds, and how many operations it holds."""
+    """An expression's source text, how tightly it binds, how many operations it holds, and the
+    rules of the nodes written into it (for the comment of its line)."""
 
     text: str
     binds: int = _ATOMIC
     size: int = 0
+    rules: tuple[str, ...] = ()
 
     @staticmethod
     def binary(left: _Text, symbol: str, right: _Text) -> _Text:
@@ -262,7 +275,7 @@ class _Text(NamedTuple):
         binds = _BINDS[symbol]
         a = left.text if left.binds >= binds else f"({left.text})"
         b = right.text if right.binds > binds else f"({right.text})"
-        return _Text(f"{a} {symbol} {b}", binds, left.size + right.size + 1)
+        return _Text(f"{a} {symbol} {b}", binds, left.size + right.size + 1, left.rules + right.rules)
 
 
 def _inlines(rule: Rule) -> bool:
@@ -284,7 +297,6 @@ class _Writer:
     constants: dict[int, str] = field(default_factory=dict)
     functions: dict[int, str] = field(default_factory=dict)
     texts: dict[Value, _Text] = field(default_factory=dict)
-    inlined_rules: dict[Value, list[str]] = field(default_factory=dict)
     templates: dict[int, _Templates | None] = field(default_factory=dict)
 
     def templates_of(self, rule: Rule) -> _Templates | None:
@@ -323,13 +335,11 @@ class _Writer:
                     values = ", ".join(self.names[v] for v in x.values)
                     lines.append(f"    {name} = {call}([{values}])  # a constant: no gradient flows back")
             terms = self.formula(node)
-            rules = [*(name for x in self.inputs[node] if x in self.inlined_rules
-                       for name in self.inlined_rules[x]), rule.name]
             if node in inlined and len(terms) == 1 and terms[0].size <= TERMS_PER_LINE:
                 self.texts[node] = terms[0]
-                self.inlined_rules[node] = rules
                 continue
-            lines += _assign(self.names[node], [term.text for term in terms], _said(rules))
+            said = _said(terms[0].rules) if len(terms) == 1 else rule.name
+            lines += _assign(self.names[node], [term.text for term in terms], said)
             if rule.name not in _SAFE or RULES.get(rule.name) is not rule:
                 checked.append(self.names[node])
         return lines + _checks(checked, "every number so far is finite (else the interpreter says why)")
@@ -340,50 +350,64 @@ class _Writer:
         (Their one consumer's number is checked, and a sum or product of an inf or a nan is
         never finite, so no overflow goes unseen.)"""
         uses: dict[Value, int] = {}
-        consumer: dict[Value, Rule] = {}
-        read: set[Value] = set(self.outputs)
+        consumer: dict[Value, Value] = {}
+        constants: set[Value] = set()
         for node in self.order:
-            rule = node._op
-            if rule is None:
+            if node._op is None:
                 continue
             for x in self.inputs[node]:
                 if type(x) is Value:
-                    uses[x] = uses.get(x, 0) + 1
-                    consumer[x] = rule
+                    if x._op is None:
+                        continue
+                    if x in uses:
+                        uses[x] += 1
+                    else:
+                        uses[x] = 1
+                        consumer[x] = node
                 elif type(x) is Constant:
-                    read.update(x.values)
-            read.update(self.partials_read(node))
-        return {
-            node for node, n in uses.items()
-            if n == 1 and node not in read and node._op is not None and _inlines(node._op)
-            and _inlines(consumer[node])
-        }
-
-    def partials_read(self, node: Value) -> set[Value]:
-        """The nodes whose numbers ``node``'s partial derivatives read."""
-        rule = node._op
-        assert rule is not None
-        inputs = self.inputs[node]
-        if rule is DOT:
-            half = len(inputs) // 2
-            partners = (*inputs[half:], *inputs[:half])
-            return {p for v, p in zip(inputs, partners) if type(v) is Value and type(p) is Value}
-        templates = self.templates_of(rule)
-        if templates is None:
-            return {x for x in (*inputs, node) if type(x) is Value}
-        operand = {"x": inputs[0], "y": inputs[1] if len(inputs) > 1 else None, "out": node}
+                    constants.update(x.values)
+        outputs = set(self.outputs)
         found: set[Value] = set()
-        for x, reads in zip(inputs, templates.reads):
-            if type(x) is Value:
-                found.update(v for name in reads if type(v := operand[name]) is Value)
+        read: set[Value] = set()
+        for node, n in uses.items():
+            if n != 1 or node in outputs or node in constants or not _inlines(node._op):  # type: ignore[arg-type]
+                continue
+            user = consumer[node]
+            if not _inlines(user._op):  # type: ignore[arg-type]
+                continue
+            read.clear()
+            self.partials_read(user, self.inputs[user], read)
+            if node not in read:
+                found.add(node)
         return found
 
+    def partials_read(self, node: Value, inputs: tuple[Any, ...], read: set[Value]) -> None:
+        """Add to ``read`` the nodes whose numbers ``node``'s partial derivatives read."""
+        rule = node._op
+        assert rule is not None
+        if rule is DOT:
+            half = len(inputs) // 2
+            for v, p in zip(inputs, (*inputs[half:], *inputs[:half])):
+                if type(v) is Value and type(p) is Value:
+                    read.add(p)
+            return
+        templates = self.templates_of(rule)
+        if templates is None:
+            read.update(x for x in (*inputs, node) if type(x) is Value)
+            return
+        for x, positions in zip(inputs, templates.reads):
+            if positions and type(x) is Value:
+                for position in positions:
+                    v = node if position == len(inputs) else inputs[position]
+                    if type(v) is Value:
+                        read.add(v)
+
     def text(self, x: Any) -> _Text:
+        """How an input is written: a name, a number, or the expression of a node written into
+        its consumer's line (``texts`` holds those)."""
         if type(x) is Value:
             known = self.texts.get(x)
-            if known is None:
-                known = self.texts[x] = _Text(self.names[x])
-            return known
+            return _Text(self.names[x]) if known is None else known
         if type(x) is Constant:
             return _Text(self.constants[id(x)])
         return _Text(_literal(x))
@@ -397,26 +421,39 @@ class _Writer:
         if rule is DOT:
             half = len(inputs) // 2
             terms = []
+            text, names, inlined = self.text, self.names, self.texts
             for x, y in zip(inputs[:half], inputs[half:]):
-                if _is_one(y):  # x * 1.0 is x, exactly
-                    terms.append(self.text(x))
-                elif _is_one(x):
-                    terms.append(self.text(y))
+                if type(y) is not Value and _is_one(y):  # x * 1.0 is x, exactly
+                    terms.append(text(x))
+                elif type(x) is not Value and _is_one(x):
+                    terms.append(text(y))
+                elif type(x) is Value and type(y) is Value and x not in inlined and y not in inlined:
+                    terms.append(_Text(f"{names[x]} * {names[y]}", _PRODUCT, 1))  # the usual case
                 else:
-                    terms.append(_Text.binary(self.text(x), "*", self.text(y)))
+                    a, b = text(x), text(y)
+                    if a.binds == b.binds == _ATOMIC:
+                        terms.append(_Text(f"{a.text} * {b.text}", _PRODUCT, 1))
+                    else:
+                        terms.append(_Text.binary(a, "*", b))
             if len(terms) > TERMS_PER_LINE:
                 return terms
+            if all(term.binds >= _PRODUCT for term in terms):  # terms of a sum need no brackets
+                size = sum(term.size for term in terms) + len(terms) - 1
+                rules = (*(name for term in terms for name in term.rules), "dot")
+                return [_Text(" + ".join(term.text for term in terms), _SUM if len(terms) > 1 else
+                              terms[0].binds, size, rules)]
             total = terms[0]
             for term in terms[1:]:
                 total = _Text.binary(total, "+", term)
-            return [total]
+            return [total._replace(rules=(*total.rules, "dot"))]
         if RULES.get(rule.name) is rule and rule.name in ("add", "sub", "mul"):
-            return [_Text.binary(self.text(inputs[0]), rule.symbol, self.text(inputs[1]))]
+            both = _Text.binary(self.text(inputs[0]), rule.symbol, self.text(inputs[1]))
+            return [both._replace(rules=(*both.rules, rule.name))]
         operands = [self.text(x).text for x in inputs]
         templates = self.templates_of(rule)
         if templates is not None:
-            return [_Text(templates.forward.format(*operands), _LOWEST)]
-        return [_Text(f"{self.function(rule.forward, 'forward')}({', '.join(operands)})")]
+            return [_Text(templates.forward.format(*operands), _LOWEST, 0, (rule.name,))]
+        return [_Text(f"{self.function(rule.forward, 'forward')}({', '.join(operands)})", rules=(rule.name,))]
 
     # --- backward ---
 
@@ -428,7 +465,9 @@ class _Writer:
         are written."""
         root = self.outputs[0]
         order = _backward_order(root, self.inputs) if root._op is not None else []
-        leading = _leading_to(self.order, self.wanted)
+        # with every leaf wanted, every node leads to one (or sends nothing that counts)
+        every = len(self.wanted) == len(self.leaves)
+        leading = _Everything() if every else _leading_to(self.order, self.wanted)
         shares: dict[Value, list[str]] = {}
         senders: dict[Value, list[str]] = {}
         lines = ["    # backward: d root / d node, consumers first (the chain rule)"]
@@ -457,7 +496,7 @@ class _Writer:
         return lines
 
     def send(self, node: Value, shares: dict[Value, list[str]], senders: dict[Value, list[str]],
-             leading: set[Value]) -> None:
+             leading: Container[Value]) -> None:
         """The shares ``node`` sends those of its Value inputs on a path to a wanted leaf, its
         gradient times each partial, in the order ``backward()`` sends them."""
         rule = node._op
@@ -467,13 +506,19 @@ class _Writer:
         name = rule.name
         if rule is DOT:
             half = len(inputs) // 2
+            names = self.names
             for x, partner in zip(inputs, (*inputs[half:], *inputs[:half])):
                 if type(x) is Value and x in leading:
-                    text = self.text(partner).text
+                    # a partner that is a Value is read by this partial, so never written inline
+                    text = names[partner] if type(partner) is Value else self.text(partner).text
                     share = upstream if text in _UNIT else (
                         f"-{upstream}" if text in _MINUS_UNIT else f"{upstream} * {text}")
-                    shares.setdefault(x, []).append(share)
-                    senders.setdefault(x, []).append(name)
+                    if x in shares:
+                        shares[x].append(share)
+                        senders[x].append(name)
+                    else:
+                        shares[x] = [share]
+                        senders[x] = [name]
             return
         operands = [self.text(x).text for x in inputs]
         operands.append(self.names[node])
@@ -503,12 +548,12 @@ class _Writer:
 class _Templates(NamedTuple):
     """A rule's code text made ready to fill in: ``str.format`` templates of the forward
     formula and partials (operands by position: x, y, then out), the operands each partial
-    reads, and what kind each partial is: "unit" (1), "minus unit" (-1), "operand" (one of x,
-    y, out) or "expression"."""
+    reads (by the same positions), and what kind each partial is: "unit" (1), "minus unit"
+    (-1), "operand" (one of x, y, out) or "expression"."""
 
     forward: str
     partials: tuple[str, ...]
-    reads: tuple[frozenset[str], ...]
+    reads: tuple[tuple[int, ...], ...]
     kinds: tuple[str, ...]
 
 
@@ -540,7 +585,8 @@ def _templates(rule: Rule) -> _Templates | None:
         made = _Templates(
             template(code.forward),
             tuple(template(text) for text in code.partials),
-            tuple(frozenset(_PLACEHOLDER.findall(text)) for text in code.partials),
+            tuple(tuple(sorted({_POSITIONS[name] if name != "out" else rule.arity
+                                for name in _PLACEHOLDER.findall(text)})) for text in code.partials),
             tuple("unit" if text in _UNIT else "minus unit" if text in _MINUS_UNIT
                   else "operand" if text in ("x", "y", "out") else "expression" for text in code.partials),
         )
@@ -635,6 +681,21 @@ class Program:
         self._run: Callable[[tuple[Value, ...], tuple[Value, ...], Any], float] = self._define(
             self.source, "program"
         )
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Run the program a few times on copies of its inputs (their numbers, none of their
+        gradients): CPython (3.11 and later) specializes a function's bytecode for the types it
+        meets once the function has run several times, and a program's lines each run once per
+        call, so the first real runs would otherwise be about half again as slow. A copy that
+        fails (a number outside a rule's domain) ends the warm-up, and changes nothing."""
+        try:
+            copies = {leaf: Value(leaf.data) for leaf in self.inputs}
+            inputs, wrt = tuple(copies.values()), tuple(copies[leaf] for leaf in self.wrt)
+            for _ in range(_WARM_UP_RUNS):
+                self._run(inputs, wrt, 1.0)
+        except Exception:
+            return
 
     def _define(self, source: str, name: str) -> Any:
         exec(builtins.compile(source, f"<autodiff.compile {name}>", "exec"), self._namespace)
