@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 from .forward import tangents
 from .grad_mode import is_tracing, no_grad, tracing
-from .value import DomainError, Value, _chain_rule, shown
+from .value import DomainError, Value, _chain_rule, _sweep_plan, shown
 
 Mode = Literal["rev", "fwd"]
 _MODES: tuple[Mode, ...] = ("rev", "fwd")
@@ -271,15 +271,18 @@ class _Call:
         """f's result, in its shape, finished."""
         return _unflatten(self.out_shape, iter([_finish(o, self.nested) for o in self.outputs]))
 
-    def reverse(self, outputs: list[Any], seeds: list[Any], nested: bool) -> tuple[list[Any], int]:
+    def reverse(
+        self, outputs: list[Any], seeds: list[Any], nested: bool, plan: Any = None
+    ) -> tuple[list[Any], int]:
         """sum_j seeds[j] * d outputs[j] / d wrt, one reverse sweep, and its multiply-adds.
-        Only the partials along paths to ``wrt`` are computed (and counted)."""
+        Only the partials along paths to ``wrt`` are computed (and counted). ``plan``: the
+        walk of a graph that several sweeps share (``value._sweep_plan``)."""
         pairs = [(out, seed) for out, seed in zip(outputs, seeds) if type(out) is Value]
         if not pairs:
             return [_derivative(0.0, nested) for _ in self.wrt], 0
         try:
             grads, cost = _chain_rule(
-                [p[0] for p in pairs], [p[1] for p in pairs], create_graph=nested, wrt=self.wrt
+                [p[0] for p in pairs], [p[1] for p in pairs], create_graph=nested, wrt=self.wrt, plan=plan
             )
         except DomainError as error:
             raise DomainError(f"{self.name}(): {error}") from None
@@ -440,8 +443,12 @@ def hessian(f: Callable[..., Any], argnums: ArgNums = 0) -> Callable[..., Any]:
 
     def hessian_f(*args: Any) -> Any:
         call = call_f(*args)  # the gradient, as Values with a graph
-        # one reverse sweep per entry of the gradient, through that entry's own graph only
-        rows = [call.reverse([entry], [1.0], call.nested)[0] for entry in call.outputs]
+        # one reverse sweep per entry of the gradient, through that entry's own graph only (the
+        # entries share one graph: it is walked once, and each sweep skips what its entry
+        # does not reach)
+        values = [entry for entry in call.outputs if type(entry) is Value]
+        plan = _sweep_plan(values, call.wrt) if values else None
+        rows = [call.reverse([entry], [1.0], call.nested, plan)[0] for entry in call.outputs]
         return call.jacobian(rows)
 
     return hessian_f

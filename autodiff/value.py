@@ -764,7 +764,11 @@ def _accumulate(total: Any, term: Any) -> Any:
 
 
 def _chain_rule(
-    outputs: Sequence[Value], seeds: Sequence[Any], create_graph: bool, wrt: Sequence[Value] | None = None
+    outputs: Sequence[Value],
+    seeds: Sequence[Any],
+    create_graph: bool,
+    wrt: Sequence[Value] | None = None,
+    plan: tuple[list[Value], set[Value] | None] | None = None,
 ) -> tuple[dict[Value, Any], int]:
     """Reverse mode in its general form: for every node the ``outputs`` depend on, the sum over
     outputs of seed * d output / d node (a vector-Jacobian product), in a dict, touching no
@@ -774,15 +778,15 @@ def _chain_rule(
     ``create_graph`` the partials are evaluated on the Values themselves, so every gradient is a
     Value recorded in a graph that can be differentiated again; otherwise on their numbers.
     With ``wrt``, only the gradients of those nodes are wanted: partials are computed only
-    along paths that lead to them. (``backward()`` runs the first-order case on a faster path
-    with the same result.)
+    along paths that lead to them. ``plan`` is ``_sweep_plan(outputs, wrt)`` worked out once
+    for several sweeps of one graph (a Hessian's rows), else it is worked out here.
+    (``backward()`` runs the first-order case on a faster path with the same result.)
     """
     grads: dict[Value, Any] = {}
     for output, seed in zip(outputs, seeds):
         grads[output] = _accumulate(grads[output], seed) if output in grads else seed
     multiply_adds = 0
-    order = topological_order(*outputs)
-    wanted = None if wrt is None else _leading_to(order, wrt)
+    order, wanted = plan if plan is not None else _sweep_plan(outputs, wrt)
     for node in reversed(order):
         op = node._op
         if op is None or node not in grads or (wanted is not None and node not in wanted):
@@ -799,6 +803,15 @@ def _chain_rule(
             if not _isfinite(g):
                 raise _gradient_overflow(node, g)
     return grads, multiply_adds
+
+
+def _sweep_plan(
+    outputs: Sequence[Value], wrt: Sequence[Value] | None
+) -> tuple[list[Value], set[Value] | None]:
+    """What a reverse sweep from ``outputs`` walks: their nodes in a topological order, and the
+    nodes on paths to ``wrt`` (None: all of them). A sweep from any of the outputs may use it."""
+    order = topological_order(*outputs)
+    return order, None if wrt is None else _leading_to(order, wrt)
 
 
 def _leading_to(order: list[Value], targets: Sequence[Value]) -> set[Value]:
