@@ -62,9 +62,6 @@ MAX_NODES = 100_000
 each node's two lines: a chain of 100,000 nodes takes it about 4 seconds and 600 MB, and past
 that ``backward()`` is the better tool."""
 
-_WARM_UP_RUNS = 9
-"""Runs that CPython 3.11 needs before it specializes a function's bytecode (8), and one more."""
-
 TERMS_PER_LINE = 100
 """Longer sums are written over several lines: Python's compiler recurses once per term."""
 
@@ -108,12 +105,15 @@ _HELPERS = {
 # --- the walk --------------------------------------------------------------------------------
 
 
-def _order(roots: Sequence[Value]) -> tuple[list[Value], dict[Value, tuple[Any, ...]]]:
+def _order(
+    roots: Sequence[Value],
+) -> tuple[list[Value], dict[Value, tuple[Any, ...]], dict[Value, list[Constant]]]:
     """Every node the ``roots`` depend on, inputs before the nodes made from them (the values a
-    ``constant`` was computed from count as inputs of the nodes that use it), and each
-    operation node's inputs. An explicit stack, no recursion; refuses a graph past MAX_NODES
-    as soon as it has seen that many."""
+    ``constant`` was computed from count as inputs of the nodes that use it), each operation
+    node's inputs, and the constants among them, for the nodes that have any. An explicit
+    stack, no recursion; refuses a graph past MAX_NODES as soon as it has seen that many."""
     inputs: dict[Value, tuple[Any, ...]] = {}
+    constants: dict[Value, list[Constant]] = {}
     order: list[Value] = []
     placed: set[Value] = set()
     stack: list[tuple[Value, bool]] = [(root, False) for root in reversed(roots)]
@@ -136,21 +136,24 @@ def _order(roots: Sequence[Value]) -> tuple[list[Value], dict[Value, tuple[Any, 
             continue
         if node not in inputs:
             inputs[node] = node.inputs
-        for x in reversed(_dependencies(inputs[node])):
+        for x in reversed(_dependencies(node, inputs[node], constants)):
             if x not in placed:
                 stack.append((x, False))
-    return order, inputs
+    return order, inputs, constants
 
 
-def _dependencies(inputs: tuple[Any, ...]) -> list[Value]:
+def _dependencies(
+    node: Value, inputs: tuple[Any, ...], constants: dict[Value, list[Constant]]
+) -> list[Value]:
     """The Values a node's number is computed from: its Value inputs, and the values behind any
-    ``constant`` among its inputs."""
+    ``constant`` among its inputs (which ``constants[node]`` lists)."""
     found: list[Value] = []
     for x in inputs:
         if type(x) is Value:
             found.append(x)
         elif type(x) is Constant:
             found.extend(x.values)
+            constants.setdefault(node, []).append(x)
     return found
 
 
@@ -289,6 +292,7 @@ class _Writer:
     outputs: list[Value]
     order: list[Value]
     inputs: dict[Value, tuple[Any, ...]]
+    constant_inputs: dict[Value, list[Constant]]
     names: dict[Value, str]
     grads: dict[Value, str]
     leaves: list[Value]
@@ -328,8 +332,8 @@ class _Writer:
             rule = node._op
             if rule is None:
                 continue
-            for x in self.inputs[node]:
-                if type(x) is Constant and id(x) not in self.constants:
+            for x in self.constant_inputs.get(node, ()):
+                if id(x) not in self.constants:
                     self.constants[id(x)] = name = f"_c{len(self.constants)}"
                     call = "max" if x.function is builtins.max else self.function(x.function, "constant")
                     values = ", ".join(self.names[v] for v in x.values)
@@ -364,8 +368,9 @@ class _Writer:
                     else:
                         uses[x] = 1
                         consumer[x] = node
-                elif type(x) is Constant:
-                    constants.update(x.values)
+        for found_constants in self.constant_inputs.values():
+            for c in found_constants:
+                constants.update(c.values)
         outputs = set(self.outputs)
         found: set[Value] = set()
         read: set[Value] = set()
@@ -402,6 +407,12 @@ class _Writer:
                     if type(v) is Value:
                         read.add(v)
 
+    def operand(self, x: Any) -> str:
+        """``text(x)``'s text: what an input of a rule's code is filled in with."""
+        if type(x) is Value and x not in self.texts:
+            return self.names[x]
+        return self.text(x).text
+
     def text(self, x: Any) -> _Text:
         """How an input is written: a name, a number, or the expression of a node written into
         its consumer's line (``texts`` holds those)."""
@@ -412,6 +423,35 @@ class _Writer:
             return _Text(self.constants[id(x)])
         return _Text(_literal(x))
 
+    def plain_dot(self, xs: tuple[Any, ...], ys: tuple[Any, ...]) -> list[str] | None:
+        """The products of a dot of named Values (and numbers, a factor 1 left out: x * 1.0 is
+        x, exactly), as text; None if some element is a node written inline."""
+        names, inline = self.names, self.texts
+        terms = []
+        for x, y in zip(xs, ys):
+            if type(x) is Value:
+                if x in inline:
+                    return None
+                a = names[x]
+            elif type(x) is Constant:
+                return None
+            elif _is_one(x):
+                a = ""
+            else:
+                a = _literal(x)
+            if type(y) is Value:
+                if y in inline:
+                    return None
+                b = names[y]
+            elif type(y) is Constant:
+                return None
+            elif _is_one(y):
+                b = ""
+            else:
+                b = _literal(y)
+            terms.append(f"{a} * {b}" if a and b else a or b or "1.0")
+        return terms
+
     def formula(self, node: Value) -> list[_Text]:
         """A node's formula: one expression, or for a long dot product its terms, to be added
         up over several lines."""
@@ -420,28 +460,22 @@ class _Writer:
         inputs = self.inputs[node]
         if rule is DOT:
             half = len(inputs) // 2
+            plain = self.plain_dot(inputs[:half], inputs[half:])
+            if plain is not None:  # the usual case: names (and numbers) times names
+                if len(plain) > TERMS_PER_LINE:
+                    return [_Text(term, _PRODUCT, 1) for term in plain]
+                return [_Text(" + ".join(plain), _SUM if len(plain) > 1 else _PRODUCT, 2 * len(plain) - 1,
+                              ("dot",))]
             terms = []
-            text, names, inlined = self.text, self.names, self.texts
             for x, y in zip(inputs[:half], inputs[half:]):
                 if type(y) is not Value and _is_one(y):  # x * 1.0 is x, exactly
-                    terms.append(text(x))
+                    terms.append(self.text(x))
                 elif type(x) is not Value and _is_one(x):
-                    terms.append(text(y))
-                elif type(x) is Value and type(y) is Value and x not in inlined and y not in inlined:
-                    terms.append(_Text(f"{names[x]} * {names[y]}", _PRODUCT, 1))  # the usual case
+                    terms.append(self.text(y))
                 else:
-                    a, b = text(x), text(y)
-                    if a.binds == b.binds == _ATOMIC:
-                        terms.append(_Text(f"{a.text} * {b.text}", _PRODUCT, 1))
-                    else:
-                        terms.append(_Text.binary(a, "*", b))
+                    terms.append(_Text.binary(self.text(x), "*", self.text(y)))
             if len(terms) > TERMS_PER_LINE:
                 return terms
-            if all(term.binds >= _PRODUCT for term in terms):  # terms of a sum need no brackets
-                size = sum(term.size for term in terms) + len(terms) - 1
-                rules = (*(name for term in terms for name in term.rules), "dot")
-                return [_Text(" + ".join(term.text for term in terms), _SUM if len(terms) > 1 else
-                              terms[0].binds, size, rules)]
             total = terms[0]
             for term in terms[1:]:
                 total = _Text.binary(total, "+", term)
@@ -449,7 +483,7 @@ class _Writer:
         if RULES.get(rule.name) is rule and rule.name in ("add", "sub", "mul"):
             both = _Text.binary(self.text(inputs[0]), rule.symbol, self.text(inputs[1]))
             return [both._replace(rules=(*both.rules, rule.name))]
-        operands = [self.text(x).text for x in inputs]
+        operands = [self.operand(x) for x in inputs]
         templates = self.templates_of(rule)
         if templates is not None:
             return [_Text(templates.forward.format(*operands), _LOWEST, 0, (rule.name,))]
@@ -506,21 +540,25 @@ class _Writer:
         name = rule.name
         if rule is DOT:
             half = len(inputs) // 2
-            names = self.names
+            names, everything = self.names, type(leading) is _Everything
             for x, partner in zip(inputs, (*inputs[half:], *inputs[:half])):
-                if type(x) is Value and x in leading:
-                    # a partner that is a Value is read by this partial, so never written inline
-                    text = names[partner] if type(partner) is Value else self.text(partner).text
+                if type(x) is not Value or not (everything or x in leading):
+                    continue
+                if type(partner) is Value:  # read by this partial, so never written inline
+                    share = f"{upstream} * {names[partner]}"
+                else:
+                    text = self.operand(partner)
                     share = upstream if text in _UNIT else (
                         f"-{upstream}" if text in _MINUS_UNIT else f"{upstream} * {text}")
-                    if x in shares:
-                        shares[x].append(share)
-                        senders[x].append(name)
-                    else:
-                        shares[x] = [share]
-                        senders[x] = [name]
+                found = shares.get(x)
+                if found is None:
+                    shares[x] = [share]
+                    senders[x] = [name]
+                else:
+                    found.append(share)
+                    senders[x].append(name)
             return
-        operands = [self.text(x).text for x in inputs]
+        operands = [self.operand(x) for x in inputs]
         operands.append(self.names[node])
         templates = self.templates_of(rule)
         if rule is POW and templates is not None:
@@ -681,21 +719,6 @@ class Program:
         self._run: Callable[[tuple[Value, ...], tuple[Value, ...], Any], float] = self._define(
             self.source, "program"
         )
-        self._warm_up()
-
-    def _warm_up(self) -> None:
-        """Run the program a few times on copies of its inputs (their numbers, none of their
-        gradients): CPython (3.11 and later) specializes a function's bytecode for the types it
-        meets once the function has run several times, and a program's lines each run once per
-        call, so the first real runs would otherwise be about half again as slow. A copy that
-        fails (a number outside a rule's domain) ends the warm-up, and changes nothing."""
-        try:
-            copies = {leaf: Value(leaf.data) for leaf in self.inputs}
-            inputs, wrt = tuple(copies.values()), tuple(copies[leaf] for leaf in self.wrt)
-            for _ in range(_WARM_UP_RUNS):
-                self._run(inputs, wrt, 1.0)
-        except Exception:
-            return
 
     def _define(self, source: str, name: str) -> Any:
         exec(builtins.compile(source, f"<autodiff.compile {name}>", "exec"), self._namespace)
@@ -806,11 +829,11 @@ def compile(root: Value | Sequence[Value], wrt: Sequence[Value] | None = None) -
         raise ValueError("compile() got an empty list of outputs")
     if wrt is not None and not single:
         raise TypeError("compile() wrt needs one output: a list of outputs has no backward pass")
-    order, inputs = _order(outputs)
+    order, inputs, constants = _order(outputs)
     names = _names(order)
     leaves = [n for n in order if n._op is None]
     wanted = leaves if wrt is None else _wanted(_list(wrt, "compile() wrt"), leaves)
-    writer = _Writer(outputs, order, inputs, names, _gradient_names(names), leaves, wanted)
+    writer = _Writer(outputs, order, inputs, constants, names, _gradient_names(names), leaves, wanted)
     forward = writer.forward()
     backward = writer.backward() if single else None
     return Program(outputs, single, order, writer, forward, backward)

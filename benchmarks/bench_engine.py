@@ -4,7 +4,8 @@
     python benchmarks/bench_engine.py [--rounds 5] [--quick]
 
 (a) one training step of micrograd's demo: MLP(2, [16, 16, 1]) with relu on 100 two-moons
-    points, hinge loss + 1e-4 L2, zero_grad, forward and backward, SGD update. Engines:
+    points, hinge loss + 1e-4 L2, zero_grad, forward and backward, SGD update; the median of 5
+    steps after 9 that warm up (see WARM_UP). Engines:
     - micrograd, torch, chaingrad: the model written as micrograd writes it, one graph node per
       scalar operation (``act = b + w0*x0 + w1*x1 + ...``);
     - chaingrad-nn: chaingrad's own ``nn.MLP``, one ``dot`` node per weighted sum;
@@ -92,6 +93,12 @@ class ScalarMLP:
 
 SIZES = [2, 16, 16, 1]
 Model = tuple[Callable[[Any], Any], list[Any]]
+
+WARM_UP = 9
+"""Steps run before the timed ones, by every engine: CPython (3.11 and later) specializes a
+function's bytecode for the types it meets once the function has run 8 times. An interpreter's
+functions run thousands of times in the first step; a compiled program's lines run once per
+step, so its first 8 steps are about 40% slower than the rest."""
 
 
 def make_engine(name: str) -> tuple[Callable[[float], Any], Callable[[], Model]]:
@@ -195,10 +202,10 @@ def run_step(engine: str, steps: int) -> dict[str, Any]:
             return float(total.data)
 
     times, losses = [], []
-    for k in range(steps + 1):  # step 0 warms up
+    for k in range(WARM_UP + steps):
         start = time.perf_counter()
         losses.append(train_step(k))
-        if k:
+        if k >= WARM_UP:
             times.append(time.perf_counter() - start)
     return {**result, "seconds": statistics.median(times), "loss": losses[-1]}
 
@@ -254,10 +261,10 @@ def run_handwritten(steps: int) -> dict[str, Any]:
     xs, labels = make_moons(100, noise=0.1, seed=0)
     ys = [2 * label - 1 for label in labels]
     times, losses = [], []
-    for k in range(steps + 1):
+    for k in range(WARM_UP + steps):
         start = time.perf_counter()
         losses.append(handwritten_step(weights, xs, ys, 1.0 - 0.9 * k / 100))
-        if k:
+        if k >= WARM_UP:
             times.append(time.perf_counter() - start)
     return {"seconds": statistics.median(times), "loss": losses[-1]}
 
