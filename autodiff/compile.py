@@ -425,32 +425,23 @@ class _Writer:
 
     def plain_dot(self, xs: tuple[Any, ...], ys: tuple[Any, ...]) -> list[str] | None:
         """The products of a dot of named Values (and numbers, a factor 1 left out: x * 1.0 is
-        x, exactly), as text; None if some element is a node written inline."""
-        names, inline = self.names, self.texts
+        x, exactly), as text; None if some element is a node written inline, or a constant."""
         terms = []
         for x, y in zip(xs, ys):
-            if type(x) is Value:
-                if x in inline:
-                    return None
-                a = names[x]
-            elif type(x) is Constant:
+            a, b = self.plain(x), self.plain(y)
+            if a is None or b is None:
                 return None
-            elif _is_one(x):
-                a = ""
-            else:
-                a = _literal(x)
-            if type(y) is Value:
-                if y in inline:
-                    return None
-                b = names[y]
-            elif type(y) is Constant:
-                return None
-            elif _is_one(y):
-                b = ""
-            else:
-                b = _literal(y)
             terms.append(f"{a} * {b}" if a and b else a or b or "1.0")
         return terms
+
+    def plain(self, x: Any) -> str | None:
+        """A dot's element as a name or a number ("" for 1); None for a node written inline or
+        a constant, which need the general way."""
+        if type(x) is Value:
+            return None if x in self.texts else self.names[x]
+        if type(x) is Constant:
+            return None
+        return "" if _is_one(x) else _literal(x)
 
     def formula(self, node: Value) -> list[_Text]:
         """A node's formula: one expression, or for a long dot product its terms, to be added
