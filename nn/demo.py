@@ -5,7 +5,9 @@
 150 points of two moons, 100 to train on and 50 held out to test; MLP(2, [16, 16, 1]) with
 relu; its one output is a logit z, the model's belief that a point is in class 1 being
 sigmoid(z). ``fit`` trains it with the binary cross-entropy from logits and Adam, full batch,
-and prints the loss and the accuracies as it goes; then the decision boundary, as text.
+the step compiled once into a straight-line program (``compile=True``: the same numbers as the
+interpreter's, several times faster), and prints the loss and the accuracies as it goes; then
+the decision boundary, as text.
 """
 
 from __future__ import annotations
@@ -66,12 +68,13 @@ def main(epochs: int = 100, out: str | Path = "out") -> tuple[float, float]:
     start = time.perf_counter()
     history = fit(
         model, (X_train, y_train), "binary_cross_entropy_with_logits", optimizer, epochs,
-        validation_data=(X_test, y_test), progress=None,
+        validation_data=(X_test, y_test), progress=None, compile=True,
     )
     for epoch in [1, *range(10, epochs + 1, 10)]:
         _report(history, epoch)
     train_accuracy, test_accuracy = history.accuracy[-1], history.val_accuracy[-1]
-    print(f"\n{epochs} epochs in {time.perf_counter() - start:.1f} s: training accuracy "
+    print(f"\n{epochs} epochs in {time.perf_counter() - start:.1f} s (the step compiled by "
+          f"autodiff.compile, compile time included): training accuracy "
           f"{train_accuracy:.0%}, test accuracy {test_accuracy:.0%}\n")
     print(decision_map(model, X_train, y_train))
     folder = Path(out)
