@@ -58,9 +58,10 @@ from .value import (
 )
 
 MAX_NODES = 100_000
-"""The largest graph ``compile`` takes. Python's own compiler needs about 40 µs and 6 kB for
-each node's two lines: a chain of 100,000 nodes takes it about 4 seconds and 600 MB, and past
-that ``backward()`` is the better tool."""
+"""The largest graph ``compile`` takes, a ``dot`` of n terms counting as n nodes (each term is
+written out). Python's own compiler needs about 40 µs and 6 kB for each node's two lines: a
+chain of 100,000 nodes takes it about 4 seconds and 600 MB, and past that ``backward()`` is the
+better tool."""
 
 TERMS_PER_LINE = 100
 """Longer sums are written over several lines: Python's compiler recurses once per term."""
@@ -111,11 +112,13 @@ def _order(
     """Every node the ``roots`` depend on, inputs before the nodes made from them (the values a
     ``constant`` was computed from count as inputs of the nodes that use it), each operation
     node's inputs, and the constants among them, for the nodes that have any. An explicit
-    stack, no recursion; refuses a graph past MAX_NODES as soon as it has seen that many."""
+    stack, no recursion; refuses a graph past MAX_NODES as soon as it has seen that many (a dot
+    of n terms counting as n)."""
     inputs: dict[Value, tuple[Any, ...]] = {}
     constants: dict[Value, list[Constant]] = {}
     order: list[Value] = []
     placed: set[Value] = set()
+    size = 0
     stack: list[tuple[Value, bool]] = [(root, False) for root in reversed(roots)]
     while stack:
         node, ready = stack.pop()
@@ -124,11 +127,13 @@ def _order(
         if ready:
             placed.add(node)
             order.append(node)
-            if len(order) > MAX_NODES:
+            size += len(inputs[node]) // 2 or 1 if node._op is DOT else 1
+            if size > MAX_NODES:
                 raise GraphTooLargeToCompileError(
-                    f"compile() takes graphs of at most {MAX_NODES:,} nodes (autodiff.compile.MAX_NODES) "
-                    "and this one has more: Python's own compiler would take minutes and gigabytes on a "
-                    "program that long. Call backward() on it instead, or compile a smaller part."
+                    f"compile() takes graphs of at most {MAX_NODES:,} nodes (autodiff.compile.MAX_NODES; "
+                    "a dot of n terms counts as n) and this one has more: Python's own compiler would "
+                    "take minutes and gigabytes on a program that long. Call backward() on it instead, "
+                    "or compile a smaller part."
                 )
             continue
         stack.append((node, True))
@@ -181,8 +186,8 @@ def _backward_order(root: Value, inputs: dict[Value, tuple[Any, ...]]) -> list[V
 
 # --- names -------------------------------------------------------------------------------------
 
-_RESERVED = frozenset((*keyword.kwlist, *keyword.softkwlist, *dir(builtins), *_HELPERS, "inputs", "grad",
-                       "program", "forward"))
+_RESERVED = frozenset((*keyword.kwlist, *keyword.softkwlist, *dir(builtins), *_HELPERS, "inputs", "wrt",
+                       "grad", "program", "forward"))
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _GENERATED = re.compile(r"d*v\d+\Z")
 
@@ -302,11 +307,44 @@ class _Writer:
     functions: dict[int, str] = field(default_factory=dict)
     texts: dict[Value, _Text] = field(default_factory=dict)
     templates: dict[int, _Templates | None] = field(default_factory=dict)
+    checked: set[int] = field(default_factory=set)
 
     def templates_of(self, rule: Rule) -> _Templates | None:
         if id(rule) not in self.templates:
             self.templates[id(rule)] = _templates(rule)
         return self.templates[id(rule)]
+
+    def check_code(self, node: Value) -> None:
+        """A rule of one's own is written from its code text only if that text computes what
+        its functions do: checked on the node's recorded numbers, the first time the rule is
+        met (built-in rules are checked by the test suite)."""
+        rule = node._op
+        assert rule is not None
+        if RULES.get(rule.name) is rule or id(rule) in self.checked or self.templates_of(rule) is None:
+            return
+        self.checked.add(id(rule))
+        code = rule.code
+        assert code is not None
+        args = [x.data if isinstance(x, Value) else float(x) for x in self.inputs[node]]
+        names = dict(zip(("x", "y"), args), out=node.data)
+        checks = [(code.forward, rule.forward, args),
+                  *((text, p, [*args, node.data]) for text, p in zip(code.partials, rule.partials))]
+        for text, function, arguments in checks:
+            try:
+                want: Any = function(*arguments)
+            except (ArithmeticError, ValueError):
+                continue
+            try:
+                got: Any = eval(text, dict(CODE_NAMES), names)  # noqa: S307 (the rule's own text)
+            except Exception as error:
+                got = error
+            if not _same_float(got, want):
+                raise ValueError(
+                    f"compile(): the code text of rule {rule.name!r} does not compute what its functions "
+                    f"do: {text!r} gives {shown(got)} where the function gives {shown(want)}, at "
+                    f"{', '.join(f'{k} = {shown(v)}' for k, v in names.items())}. Correct Rule.code, "
+                    "or leave it out (the program then calls the functions)."
+                )
 
     def function(self, function: Callable[..., Any], what: str) -> str:
         """The name under which the program calls ``function`` (a rule's, without code text)."""
@@ -332,6 +370,7 @@ class _Writer:
             rule = node._op
             if rule is None:
                 continue
+            self.check_code(node)
             for x in self.constant_inputs.get(node, ()):
                 if id(x) not in self.constants:
                     self.constants[id(x)] = name = f"_c{len(self.constants)}"
@@ -593,11 +632,24 @@ def _pow_templates(inputs: tuple[Any, ...], templates: _Templates) -> _Templates
     the logarithm of a number computed once)."""
     x, y = inputs
     d_dx, d_dy = templates.partials
-    if type(x) is not Value and x > 0:
+    if _is_fixed(x) and x > 0:
         d_dy = "{2} * " + _literal(math.log(x))
-    if type(y) is not Value and y != 0:
+    if _is_fixed(y) and y != 0:
         d_dx = f"{_literal(y)} * {{0}} ** {_literal(y - 1)}"
     return templates._replace(partials=(d_dx, d_dy), kinds=("expression", "expression"))
+
+
+def _same_float(a: Any, b: Any) -> bool:
+    """Equal as IEEE doubles, down to the sign of zero (two nans count as equal)."""
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+        return False
+    a, b = float(a), float(b)
+    return (a == b and math.copysign(1.0, a) == math.copysign(1.0, b)) or (a != a and b != b)
+
+
+def _is_fixed(x: Any) -> bool:
+    """Whether an input is a number that never changes (a ``constant`` is computed again)."""
+    return type(x) is not Value and type(x) is not Constant
 
 
 def _templates(rule: Rule) -> _Templates | None:
@@ -839,11 +891,14 @@ def _list(items: Any, what: str) -> list[Any]:
 def _wanted(wrt: list[Any], leaves: list[Value]) -> list[Value]:
     """``wrt`` in the order of ``leaves``, checked: Values, leaves of this graph, none twice."""
     known = set(leaves)
+    seen: set[Value] = set()
     for x in wrt:
         if not isinstance(x, Value):
             raise TypeError(f"compile() wrt must be Values, got {type(x).__name__}")
         if x not in known:
             what = "an operation node" if x._op is not None else "a leaf this graph does not use"
             raise ValueError(f"compile() wrt must name leaves of the graph, got {what}: {x!r}")
-    chosen = set(wrt)
-    return [leaf for leaf in leaves if leaf in chosen]
+        if x in seen:
+            raise ValueError(f"compile() wrt names a leaf twice: {x!r}")
+        seen.add(x)
+    return [leaf for leaf in leaves if leaf in seen]

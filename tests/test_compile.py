@@ -108,7 +108,8 @@ def operation(draw: Any) -> tuple[Any, ...]:
         rows = draw(st.integers(min_value=1, max_value=3))
         return ("matvec", [draw(st.lists(slot, min_size=n, max_size=n)) for _ in range(rows)],
                 draw(st.lists(slot, min_size=n, max_size=n)))
-    return ("constant", draw(st.lists(slot, min_size=1, max_size=4)), draw(slot))
+    return ("constant", draw(st.lists(slot, min_size=1, max_size=4)), draw(slot), draw(st.sampled_from(BINARY)),
+            draw(st.booleans()))
 
 
 @st.composite
@@ -145,9 +146,11 @@ def build(leaves: list[Value], steps: list[tuple[Any, ...]]) -> Value:
             slots.append(dot(vector(step[1]), vector(step[2])))
         elif step[0] == "matvec":
             slots.extend(matvec([[at(i) for i in row] for row in step[1]], [at(i) for i in step[2]]))
-        else:
-            m = constant(max, [at(i) for i in step[1]])
-            slots.append(at(step[2]) - m)
+        else:  # a constant on either side of any binary rule (a leaky_relu's slope on the right)
+            _, values, i, name, left = step
+            m = constant(max, [at(v) for v in values])
+            args = (at(i), m) if not left or name == "leaky_relu" else (m, at(i))
+            slots.append(apply(RULES[name], *args))
     ops = [s for s in slots[len(leaves):]]
     return ops[-1] if len(ops) == 1 else dot(ops, [0.5] * len(ops)) + ops[-1]
 
@@ -306,6 +309,18 @@ def test_a_graph_past_the_limit_is_refused_at_once_with_the_limit_named() -> Non
     assert isinstance(GraphTooLargeToCompileError("x"), ValueError)
 
 
+def test_a_dot_counts_as_its_terms_against_the_limit() -> None:
+    """A three-node graph can hold a program of a million terms: each term counts."""
+    w, x = Value(0.5), Value(1.5)
+    tracemalloc.start()
+    with pytest.raises(GraphTooLargeToCompileError, match="a dot of n terms counts as n"):
+        compile_graph(dot([w] * (MAX_NODES + 1), [x] * (MAX_NODES + 1)))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 100_000_000
+    assert compile_graph(dot([w] * 1_000, [x] * 1_000))() == 750.0
+
+
 def test_a_long_chain_and_a_wide_sum_compile() -> None:
     """Deep graphs need no recursion; sums of thousands of terms are split over lines."""
     x = Value(0.5, "x")
@@ -346,6 +361,39 @@ def test_a_rule_of_ones_own_compiles(code: Code | None) -> None:
     rebuilt = apply(cube, w.tanh()) * w
     rebuilt.backward()
     assert same(got, rebuilt.data) and same(g, w.grad)
+
+
+def test_a_rule_of_ones_own_whose_code_text_disagrees_with_its_functions_is_refused() -> None:
+    """The program would silently compute x * x where the interpreter computes x ** 3."""
+    wrong = Rule("cube", "³", _cube, (_cube_slope,), "x^3", code=Code("x * x", ("3.0 * x * x",)))
+    with pytest.raises(ValueError, match=r"code text of rule 'cube'.*'x \* x' gives 4.0 where the function gives 8.0"):
+        compile_graph(apply(wrong, Value(2.0)))
+    slope = Rule("cube", "³", _cube, (_cube_slope,), "x^3", code=Code("x * x * x", ("2.0 * x",)))
+    with pytest.raises(ValueError, match=r"'2.0 \* x' gives 4.0 where the function gives 12.0"):
+        compile_graph(apply(slope, Value(2.0)))
+
+
+def test_a_power_with_a_constant_follows_the_data() -> None:
+    """x ** constant(...) and constant(...) ** x: the constant is computed again in the
+    partials too, not frozen at its recorded number."""
+    for make in (lambda a: a ** constant(max, [a]), lambda a: constant(max, [a]) ** a):
+        a = Value(2.0, "a")
+        program = compile_graph(make(a))
+        a.data = 3.0
+        got = program()
+        fresh = Value(3.0)
+        rebuilt = make(fresh)
+        rebuilt.backward()
+        assert same(got, rebuilt.data) and same(a.grad, fresh.grad), (a.grad, fresh.grad)
+
+
+def test_leaves_named_like_the_programs_own_names_are_renamed() -> None:
+    """A leaf labelled ``wrt`` (or ``inputs``, ``grad``) must not shadow the program's own."""
+    leaves = [Value(2.0, name) for name in ("wrt", "inputs", "grad", "program")]
+    root = leaves[0] * leaves[1] + leaves[2] * leaves[3]
+    program = compile_graph(root)
+    assert program() == 10.0 and program.fallbacks == 0
+    assert [leaf.grad for leaf in leaves] == [2.0, 2.0, 2.0, 2.0]
 
 
 def test_a_constant_follows_the_data() -> None:
@@ -492,5 +540,7 @@ def test_wrt_is_checked() -> None:
         compile_graph(loss, wrt=[Value(1.0)])
     with pytest.raises(TypeError, match=r"compile\(\) wrt must be a list, got Value"):
         compile_graph(loss, wrt=w1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="wrt names a leaf twice"):
+        compile_graph(loss, wrt=[w1, w1])
     with pytest.raises(TypeError, match=r"compile\(\) wrt must be Values, got float"):
         compile_graph(loss, wrt=[1.0])  # type: ignore[list-item]
