@@ -389,11 +389,11 @@ def test_a_power_with_a_constant_follows_the_data() -> None:
 
 def test_leaves_named_like_the_programs_own_names_are_renamed() -> None:
     """A leaf labelled ``wrt`` (or ``inputs``, ``grad``) must not shadow the program's own."""
-    leaves = [Value(2.0, name) for name in ("wrt", "inputs", "grad", "program")]
+    leaves = [Value(float(i), name) for i, name in enumerate(("wrt", "inputs", "grad", "program"), 1)]
     root = leaves[0] * leaves[1] + leaves[2] * leaves[3]
     program = compile_graph(root)
-    assert program() == 10.0 and program.fallbacks == 0
-    assert [leaf.grad for leaf in leaves] == [2.0, 2.0, 2.0, 2.0]
+    assert program() == 14.0 and program.fallbacks == 0
+    assert [leaf.grad for leaf in leaves] == [2.0, 1.0, 4.0, 3.0]
 
 
 def test_a_constant_follows_the_data() -> None:
