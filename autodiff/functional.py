@@ -87,6 +87,8 @@ def _leaf(x: Any, where: str) -> Any:
         number = float(x)
     except OverflowError:
         raise DomainError(f"{where} must be a number a float can hold, got {_show(x)}") from None
+    except TypeError:  # registered as a number, yet no float (numpy's timedelta64)
+        raise TypeError(f"{where} must be a number or a Value, got {_show(x)}") from None
     if not math.isfinite(number):
         raise DomainError(f"{where} must be finite, got {_show(x)}")
     return number
@@ -535,6 +537,8 @@ def _setting(x: Any, name: str, what: str, positive: bool = False) -> float:
         number = float(x)
     except OverflowError:
         number = math.inf
+    except TypeError:  # registered as a number, yet no float (numpy's timedelta64)
+        raise TypeError(f"{name}() {what} must be a number {bound}, got {_show(x)}") from None
     if not math.isfinite(number) or number < 0.0 or (positive and number == 0.0):
         raise ValueError(f"{name}() {what} must be a finite number {bound}, got {_show(x)}")
     return number

@@ -86,12 +86,13 @@ class Rule:
                 f"Rule() partials must be a tuple of one function per input (1 or 2 of them), "
                 f"got {self.partials!r:.80}"
             )
+        n = len(self.partials)
+        _check_takes(self.forward, n, "Rule() forward",
+                     f"one number per input: partials has {n} function{'s' * (n > 1)}, one per input")
         for i, partial in enumerate(self.partials):
             if not callable(partial):
                 raise TypeError(f"Rule() partials[{i}] must be a function, got {type(partial).__name__}")
-            _check_takes(partial, len(self.partials) + 1, f"Rule() partials[{i}]",
-                         "the inputs and the output")
-        _check_takes(self.forward, len(self.partials), "Rule() forward", "one number per input")
+            _check_takes(partial, n + 1, f"Rule() partials[{i}]", "the inputs and the output")
         if self.code is not None:
             if not isinstance(self.code, Code):
                 raise TypeError(f"Rule() code must be a rules.Code, got {type(self.code).__name__}")

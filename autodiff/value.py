@@ -57,6 +57,8 @@ def _constant(x: object, operation: str = "backward", node: Value | None = None)
         number = float(x)  # type: ignore[arg-type]
     except OverflowError:
         number = math.inf
+    except TypeError:  # registered as a number, yet no float (numpy's timedelta64)
+        return None
     if _isfinite(number):
         return number
     where = f" (node '{node.label}')" if node is not None and node.label else ""
@@ -161,6 +163,35 @@ def _derivative_error(node: Value) -> DomainError:
     return DomainError(f"{op.name}() has no finite derivative at {_describe(op, node.inputs)}")
 
 
+def _not_a_number(rule: Rule, function: str, result: object) -> TypeError:
+    """A rule of one's own whose function returned something other than a number."""
+    return TypeError(f"{rule.name}() {function} must return a real number, got "
+                     f"{type(result).__name__}: {shown(result)}")
+
+
+def _gradient_type_error(node: Value) -> TypeError:
+    """Why ``backward()`` met something other than a number at ``node``: a ``.grad`` set to
+    None (or anything else) by the user, or a partial of a rule of one's own."""
+    op = node._op
+    assert op is not None
+    inputs = (*node._a, *node._b) if type(node._a) is tuple else (node._a, node._b)
+    for v in inputs:
+        if type(v) is Value and not isinstance(v.grad, (int, float, Value)):
+            return TypeError(f"backward() met {shown(v, 80)} holding grad = {shown(v.grad)}: a "
+                             "gradient must be a number; set it to 0.0 (or call zero_grad()) first")
+    if type(node._a) is tuple:
+        return TypeError(f"backward() met something other than a number at a {op.name}() node")
+    numbers_ = [v.data if type(v) is Value else v for v in node.inputs]
+    for i, partial in enumerate(op.partials):
+        try:
+            result = partial(*numbers_, node.data)
+        except Exception:
+            return TypeError(f"backward(): {op.name}() partials[{i}] failed at {_describe(op, node.inputs)}")
+        if not isinstance(result, (int, float)):
+            return _not_a_number(op, f"partials[{i}]", result)
+    return TypeError(f"backward() met something other than a number at a {op.name}() node")
+
+
 def _gradient_overflow(node: Value, gradient: float) -> DomainError:
     what = f"node '{node.label}'" if node.label else (f"a {node._op.name}() node" if node._op else "a leaf")
     return DomainError(
@@ -206,7 +237,11 @@ def _unary_method(rule: Rule) -> Callable[[Value], Value]:
             out = forward(self.data)
         except (ArithmeticError, ValueError) as error:
             raise _forward_error(rule, (self,), error) from None
-        if not _isfinite(out):
+        try:
+            finite = _isfinite(out)
+        except TypeError:
+            raise _not_a_number(rule, "forward", out) from None
+        if not finite:
             raise _overflow_error(rule, (self,), out)
         return _record(out, rule, self, None)
 
@@ -240,7 +275,11 @@ def _binary_method(rule: Rule, reflected: bool = False) -> Callable[[Value, Any]
             out = forward(x, y)
         except (ArithmeticError, ValueError) as error:
             raise _forward_error(rule, (a, b), error) from None
-        if not _isfinite(out):
+        try:
+            finite = _isfinite(out)
+        except TypeError:
+            raise _not_a_number(rule, "forward", out) from None
+        if not finite:
             raise _overflow_error(rule, (a, b), out)
         node: Value = _new(Value)  # _record(out, rule, a, b), inlined: the hottest path
         node.data = out
@@ -280,8 +319,16 @@ def _compare(self: Value, other: object, test: Callable[[float, float], bool]) -
         raise _frozen_branch("comparing the number")
     if isinstance(other, Value):
         return test(self.data, other.data)
+    if type(other) is int:  # exactly, however large (a float compares with an int exactly)
+        return test(self.data, other)
     if isinstance(other, numbers.Real):
-        return test(self.data, float(other))
+        try:
+            number = float(other)
+        except OverflowError:  # a Fraction beyond every float: beyond every Value too
+            number = math.inf if other > 0 else -math.inf  # type: ignore[operator]
+        except TypeError:  # registered as a number, yet no float (numpy's timedelta64)
+            return NotImplemented  # type: ignore[no-any-return]
+        return test(self.data, number)
     return NotImplemented  # type: ignore[no-any-return]
 
 
@@ -348,7 +395,7 @@ class Value:
         extra = f", label={self.label!r}" if self.label else ""
         if self._op is not None:
             extra += f", op={self._op.name!r}"
-        return f"Value(data={self.data!r}, grad={self.grad!r}{extra})"
+        return f"Value(data={shown(self.data)}, grad={shown(self.grad)}{extra})"
 
     def item(self) -> float:
         """The number, ``self.data`` (``torch.Tensor.item``): for printing and logging."""
@@ -392,14 +439,24 @@ class Value:
         recurse as deep as the graph. So the node pickled first (the root) puts every node
         below it in front of itself, inputs before consumers: each of them then refers only to
         nodes already written, and the depth of the pickling stays constant."""
+        grad: Any = self.grad
+        if type(grad) is Value:  # backward(create_graph=True): a graph that may read self,
+            grad = 0.0           # restored once self exists (pickle's state), as for a cycle
         if self._op is None:
-            return _leaf, (self.data, self.grad, self.label)
-        fields = (self._op, self._a, self._b, self.data, self.grad, self.label)
-        if id(self) in _being_pickled.nodes:
-            return _node, fields
-        below = topological_order(self)[:-1]
-        _being_pickled.nodes = {id(node) for node in below if node._op is not None}
-        return _root, (below, _PicklingDone(), *fields)
+            made: tuple[Any, ...] = _leaf, (self.data, grad, self.label)
+        else:
+            fields = (self._op, self._a, self._b, self.data, grad, self.label)
+            if id(self) in _being_pickled.nodes:
+                made = _node, fields
+            else:
+                below = topological_order(self)[:-1]
+                _being_pickled.nodes = nodes = {id(node) for node in below if node._op is not None}
+                made = _root, (below, _PicklingDone(nodes), *fields)
+        return made if grad is self.grad else (*made, self.grad)
+
+    def __setstate__(self, grad: Value) -> None:
+        """The gradient graph of a Value pickled after ``backward(create_graph=True)``."""
+        self.grad = grad  # type: ignore[assignment]
 
     def __copy__(self) -> Value:
         """A new node with the same rule, inputs, numbers and label (``copy.copy``)."""
@@ -519,11 +576,20 @@ written plainly, their inputs being already written."""
 
 
 class _PicklingDone:
-    """Pickled after a root's nodes: ends their plain writing (and unpickles to None)."""
+    """Pickled after a root's nodes: ends their plain writing (and unpickles to None). If the
+    pickling fails before that (a rule of one's own made of lambdas), it ends when pickle lets
+    go of this object, so that the next pickle of one of those nodes starts afresh."""
+
+    def __init__(self, nodes: set[int]) -> None:
+        self.nodes = nodes
 
     def __reduce__(self) -> tuple[Any, ...]:
-        _being_pickled.nodes = set()
+        self.__del__()
         return type(None), ()
+
+    def __del__(self) -> None:
+        if _being_pickled.nodes is self.nodes:
+            _being_pickled.nodes = set()
 
 
 def _leaf(data: float, grad: Any, label: str | None) -> Value:
@@ -669,10 +735,10 @@ def _propagate(root: Value) -> None:
             raise _gradient_overflow(node, g)
         a = node._a
         b = node._b
-        if type(a) is tuple:
-            _propagate_dot(node, g, ready)
-            continue
         try:
+            if type(a) is tuple:
+                _propagate_dot(node, g, ready)
+                continue
             if b is None:
                 a.grad += g * op.partials[0](a.data, node.data)
             else:
@@ -691,6 +757,8 @@ def _propagate(root: Value) -> None:
                     b.grad += g * d_dy(x, y, out)
         except (ArithmeticError, ValueError):
             raise _derivative_error(node) from None
+        except TypeError:
+            raise _gradient_type_error(node) from None
         # release each input: one consumer fewer to wait for (written out for a and b rather
         # than looped over: this is the engine's hottest path, run once per node)
         if a is not None:
@@ -910,6 +978,9 @@ def _dot_constant(v: Any, caller: str, which: str) -> float:
 def apply(rule: Rule, *args: Operand) -> Value:
     """Apply any rule, one of ``autodiff.rules`` or your own, to Values and numbers: the way to
     add an operation without touching the engine. At least one argument must be a Value."""
+    if not isinstance(rule, Rule):
+        raise TypeError(f"apply() needs a Rule (see autodiff.rules), got {type(rule).__name__}: "
+                        f"{shown(rule)}")
     if rule is rules.DOT:
         return dot(*args)  # type: ignore[arg-type]
     if len(args) != rule.arity:

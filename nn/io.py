@@ -251,7 +251,9 @@ def _kind(x: object) -> str:
 
 
 def _show(spec: dict[str, Any]) -> str:
-    return "(" + ", ".join(f"{key}={item!r}" for key, item in spec.items()) + ")"
+    """An architecture as an error shows it, every field shortened (a file may hold an int of
+    thousands of digits, or a list of millions)."""
+    return "(" + ", ".join(f"{key}={shown(item)}" for key, item in spec.items()) + ")"
 
 
 _FIELDS = {

@@ -175,9 +175,10 @@ def _check_size(owner: str, sizes: Sequence[int]) -> int:
     (weights and a bias per neuron), refused beyond ``MAX_PARAMETERS``."""
     count = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(sizes))
     if count > MAX_PARAMETERS:
+        many = f"{count:,}" if count < 10**30 else "more than 10^30"
         raise ValueError(
-            f"{owner} would have {shown(count)} parameters; at most {MAX_PARAMETERS:,} fit "
-            "a scalar engine (about 1 GB)"
+            f"{owner} would have {many} parameters; at most {MAX_PARAMETERS:,} fit a scalar engine "
+            "(about 1 GB)"
         )
     return count
 

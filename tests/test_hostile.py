@@ -334,7 +334,8 @@ def test_a_graph_and_its_backward_leave_no_cycles() -> None:
 ODD = st.one_of(
     st.sampled_from([
         None, "2", b"2", [1.0], (1.0,), {1.0: 2.0}, object(), math.nan, -math.inf, math.inf, HUGE, -HUGE,
-        True, False, 0, -0.0, 1e308, -1e308, 5e-324, Fraction(1, 3), 10**300,
+        True, False, 0, -0.0, 1e308, -1e308, 5e-324, Fraction(1, 3), 10**300, Fraction(10**400, 3),
+        np.timedelta64(3, "D"), np.datetime64("2020-01-01"), np.complex128(3),
     ]),
     st.sampled_from(
         [np.float16, np.float32, np.float64, np.int8, np.int32, np.int64, np.uint8, np.bool_]
@@ -404,6 +405,30 @@ def test_constructors_vectors_and_seeds_take_odd_inputs_cleanly(odd: Any) -> Non
         assert math.isfinite(w.grad)
 
 
+@settings(max_examples=200, deadline=None)
+@given(odd=ODD, base=st.sampled_from([2.0, -2.0, 0.0]))
+def test_comparisons_take_odd_inputs_cleanly(odd: Any, base: float) -> None:
+    """A comparison is a plain bool, exact for ints and fractions of any size, or Python's
+    TypeError naming the two types."""
+    v = Value(base, "v")
+    for compare in (lambda: v < odd, lambda: v <= odd, lambda: v > odd, lambda: v >= odd, lambda: odd < v):
+        try:
+            result = compare()
+        except TypeError as error:
+            assert "not supported" in str(error) and len(str(error)) < 400
+            continue
+        if isinstance(odd, (int, Fraction)) and not isinstance(odd, bool):
+            assert isinstance(result, bool)
+    if type(odd) is int:
+        assert (v < odd) is (base < odd) and (v >= odd) is (base >= odd)
+
+
+def test_comparisons_with_numbers_beyond_every_float_are_exact() -> None:
+    v = Value(1.0)
+    assert v < 10**5000 and not v > 10**5000 and v >= -(10**400) and 10**5000 > v
+    assert v < Fraction(10**5000, 7) and v > -Fraction(10**5000, 7)
+
+
 @settings(max_examples=100, deadline=None)
 @given(x=st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6),
        name=st.sampled_from(sorted(name for name in RULES if RULES[name].arity == 1)))
@@ -428,3 +453,70 @@ def test_messages_survive_anything_they_show() -> None:
     assert shown("x" * 100).endswith("...") and len(shown("x" * 100)) == 40
     with pytest.raises(TypeError, match="Value"):
         Value([HUGE])  # type: ignore[arg-type]
+
+
+# --- found by a second review ------------------------------------------------------------------
+
+
+def _unpicklable_rule() -> Rule:
+    return Rule("sq", "sq", lambda x: x * x, (lambda x, out: 2.0 * x,), "x^2")
+
+
+def test_a_pickle_that_fails_halfway_leaves_the_next_pickle_working() -> None:
+    """A rule made of lambdas cannot be pickled: the failure must not leave the deep graph's
+    nodes marked as already written, or the next pickle of one of them recurses."""
+    mid = Value(0.5)
+    for _ in range(5_000):
+        mid = (mid * 1.0001).tanh()
+    root = apply(_unpicklable_rule(), mid) * 2.0
+    with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+        pickle.dumps(root)
+    assert pickle.loads(pickle.dumps(mid)).data == mid.data
+    assert copy.deepcopy(mid).data == mid.data
+
+
+def test_a_gradient_graph_pickles_and_still_reads_its_leaf() -> None:
+    """After backward(create_graph=True) a leaf's grad is a graph that reads the leaf itself
+    (a cycle, as in PyTorch): pickle and deepcopy keep it, and it still differentiates."""
+    v = Value(3.0, "v")
+    (v * v * v).backward(create_graph=True)
+    for copied in (pickle.loads(pickle.dumps(v)), copy.deepcopy(v), pickle.loads(pickle.dumps(v * 1.0))):
+        leaf = copied if copied.is_leaf else copied.inputs[0]
+        slope = leaf.grad
+        assert isinstance(slope, Value) and slope.data == 27.0
+        leaf.grad = 0.0
+        slope.backward()
+        assert leaf.grad == 18.0  # d(3 v^2)/dv = 6 v
+
+
+def test_a_huge_number_assigned_to_data_still_prints() -> None:
+    v = Value(1.0)
+    v.data = 10**5000  # type: ignore[assignment]
+    assert "an int of 5001 digits" in repr(v)
+
+
+def test_a_gradient_set_to_none_is_named_and_nothing_changes() -> None:
+    """PyTorch's set-to-none idiom: backward() says what is wrong, and leaves every grad as it was."""
+    p, q = Value(1.0, "p"), Value(2.0, "q")
+    q.grad = 5.0
+    p.grad = None  # type: ignore[assignment]
+    for make in (lambda: p * q, lambda: dot([p, q], [q, p])):
+        with pytest.raises(TypeError, match=r"label='p'.*grad = None.*set it to 0\.0"):
+            make().backward()
+        assert q.grad == 5.0 and p.grad is None
+
+
+def test_rules_of_ones_own_that_return_no_number_are_named() -> None:
+    with pytest.raises(TypeError, match=r"apply\(\) needs a Rule"):
+        apply(lambda x: x, Value(1.0))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"forward must take 2 arguments .*partials has 2 functions"):
+        Rule("u", "u", lambda x: x, (lambda x, o: 1.0, lambda x, y, o: 1.0), "x")
+    text = Rule("s", "s", lambda x: "a", (lambda x, out: 1.0,), "x")
+    with pytest.raises(TypeError, match=r"s\(\) forward must return a real number, got str"):
+        apply(text, Value(1.0))
+    nothing = Rule("u", "u", lambda x: x, (lambda x, out: None,), "x")
+    v = Value(2.0)
+    v.grad = 5.0
+    with pytest.raises(TypeError, match=r"u\(\) partials\[0\] must return a real number, got NoneType"):
+        (apply(nothing, v) * 3.0).backward()
+    assert v.grad == 5.0

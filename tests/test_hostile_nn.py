@@ -137,6 +137,21 @@ def test_a_small_file_declaring_a_huge_model_fails_fast_and_small(tmp_path: Path
     assert "lists 0" in str(info.value) or "at most 10,000,000" in str(info.value)
 
 
+@pytest.mark.parametrize("architecture", [
+    {"type": "MLP", "nin": 10**4000, "nouts": [1], "activation": "relu"},
+    {"type": "MLP", "nin": 2, "nouts": [1] * 1_000_000, "activation": "relu"},
+], ids=["4000-digit nin", "a million layers"])
+def test_errors_about_an_architecture_stay_short(tmp_path: Path, architecture: dict[str, Any]) -> None:
+    """The file's numbers and lists are shortened in the message (a 4,000-digit int printed
+    whole, or a million-entry list: a message of megabytes)."""
+    path = tmp_path / "m.json"
+    text = json.dumps({"format": FORMAT, "version": 1, "architecture": architecture, "parameters": {}})
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ModelFileError, match="parameters") as info:
+        load(path)
+    assert len(str(info.value)) < 400, str(info.value)[:500]
+
+
 @pytest.mark.parametrize(
     ("field", "bad"),
     [("type", ["MLP"]), ("type", {"MLP": 1}), ("activation", ["relu"]), ("activation", {"relu": 1}),
@@ -365,8 +380,8 @@ def test_bad_inputs_name_the_model_and_the_argument(
     [
         (lambda: nn.MLP(2, 3), r"MLP\(\) nouts must be a list of layer sizes such as \[16, 1\], got int: 3"),
         (lambda: nn.MLP(2, "16"), r"MLP\(\) nouts must be a list"),
-        (lambda: nn.MLP(2, [10**5000]), r"MLP\(\) would have an int of 5001 digits parameters"),
-        (lambda: nn.MLP(3000, [3000, 3000]), r"MLP\(\) would have 18006000 parameters; at most 10,000,000"),
+        (lambda: nn.MLP(2, [10**5000]), r"MLP\(\) would have more than 10\^30 parameters"),
+        (lambda: nn.MLP(3000, [3000, 3000]), r"MLP\(\) would have 18,006,000 parameters; at most 10,000,000"),
         (lambda: nn.MLP(2, [1], activation=["relu"]), r"MLP\(\) unknown activation \['relu'\]"),
         (lambda: nn.Layer(2, 2, init={}), r"Layer\(\) unknown init \{\}; choose one of uniform"),
     ],

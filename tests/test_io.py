@@ -376,7 +376,7 @@ BAD_FILES: list[tuple[str, Callable[[], str | bytes], str]] = [
     ("huge-architecture", _edit(lambda d: _set(d, ("architecture", "nouts"), [100_000, 1])),
      "has 400001 parameters but 'parameters' lists 9"),
     ("too-large-architecture", _edit(lambda d: _set(d, ("architecture", "nouts"), [10**6, 10**6])),
-     "1000004000000 parameters; at most 10,000,000"),
+     "1,000,004,000,000 parameters; at most 10,000,000"),
     ("giant-nin", _edit(lambda d: _set(d, ("architecture", "nin"), 10**100)), "at most 10,000,000"),
     ("missing-parameter", _edit(lambda d: _drop(d, ("parameters", W))), f"missing '{W}'"),
     ("extra-parameter", _edit(lambda d: _set(d, ("parameters", "L9.N0.b"), 0.0)), "unexpected 'L9.N0.b'"),

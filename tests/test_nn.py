@@ -286,8 +286,8 @@ BAD_CONSTRUCTIONS = [
     ("mlp-unknown-output-activation", lambda: nn.MLP(2, [1], output_activation="tan"), "output_activation"),
     ("mlp-list-activation", lambda: nn.MLP(2, [1], activation=["relu"]), r"\['relu'\]"),
     ("mlp-dict-output-activation", lambda: nn.MLP(2, [1], output_activation={}), r"output_activation \{\}"),
-    ("layer-too-many-parameters", lambda: nn.Layer(10**6, 10**6), "1000001000000 parameters"),
-    ("neuron-too-many-parameters", lambda: nn.Neuron(10**7), "10000001 parameters"),
+    ("layer-too-many-parameters", lambda: nn.Layer(10**6, 10**6), "1,000,001,000,000 parameters"),
+    ("neuron-too-many-parameters", lambda: nn.Neuron(10**7), "10,000,001 parameters"),
 ]
 
 
