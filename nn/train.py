@@ -439,7 +439,10 @@ def fit(
     (``autodiff.compile``) and runs the program on every batch, and evaluates with a compiled
     forward pass: several times faster, and the same History, number for number. Inputs must
     then be lists of numbers of one length, and the model and loss must do the same operations
-    for every batch (see ``nn.compiled``).
+    for every batch (see ``nn.compiled``). A loss function of one's own gets its targets as
+    placeholder Values then, not numbers: it may compute with them but not compare them or read
+    their ``.data``; its program is checked against the interpreter on the first two batches of
+    each size (ValueError on a difference, before any step).
     """
     loss_fn, loss_name = _loss_function(loss)
     X, y = _check_data(data, "data")
