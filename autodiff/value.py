@@ -411,6 +411,14 @@ class Value:
             what = f"'{self.label}'" if self.label else (
                 f"made by {self._op.name}()" if self._op is not None else "being differentiated"
             )
+            if is_recording_program():  # x.data would freeze the number too: not that advice
+                raise TypeError(
+                    f"float() of a Value ({what}) while fit(compile=True) records a graph to replay "
+                    "on every batch: its inputs and targets are placeholders, whose numbers change "
+                    "from batch to batch, and a number read now (float(), .data, .item()) would be "
+                    "this batch's for every batch. Compute with arithmetic on them (t * p, "
+                    "(p - t) ** 2, x.exp(), ...), or train with compile=False"
+                )
             raise TypeError(
                 f"float() of a Value ({what}) would cut it out of the graph, and its gradient would "
                 "be silently wrong: for math on Values use their methods (x.exp(), x.log(), "

@@ -13,13 +13,23 @@ must therefore compute the same operations for every batch, whatever its numbers
 while the branches inside rules (relu, abs) run again every time. The losses of
 ``nn.losses`` are written that way for targets given as Values (cross-entropy's class indexes
 become one-hot vectors), and give the same numbers as with plain targets, so a run with
-``compile=True`` records the same History as with ``compile=False``. From probabilities
+``compile=True`` records the same History as with ``compile=False``.
+
+A loss of one's own gets its targets as placeholder Values too (``compile=False`` hands it the
+numbers), so it must treat them with arithmetic only: ``t == 1`` is identity on Values (False
+when recorded, whatever the label) and ``t.data`` reads the first batch's number into every
+step, and neither can raise. So for such a loss the first ``CHECKED_BATCHES`` batches of each
+size are also computed by the interpreter, as ``compile=False`` would (under ``no_grad``, targets
+as numbers), and the program's loss must equal it to the bit before the optimizer takes the
+step, else ValueError, saying what to do. (A check, not a proof: a comparison or read that
+happens to agree on those batches goes unseen.) From probabilities
 (``binary_cross_entropy`` without logits), a probability of exactly 0 or 1 cannot be recorded:
 use logits.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -28,7 +38,7 @@ from autodiff import Program, Value, compile, no_grad, topological_order
 from autodiff.grad_mode import recording_program
 from autodiff.value import shown
 
-from .losses import LossFunction, cross_entropy
+from .losses import LOSSES, LossFunction, cross_entropy
 from .optim import Optimizer
 
 
@@ -43,6 +53,9 @@ class CompiledTraining:
         self.optimizer = optimizer
         self.steps: dict[int, tuple[list[list[Value]], Any, Program]] = {}
         """For each batch size: the input placeholders, the target placeholders, the program."""
+        self.checks_left: dict[int, int] = {}
+        """For each batch size, how many more of its batches to check against the interpreter
+        (only for a loss of one's own: see ``CHECKED_BATCHES``)."""
         self.forward_program: tuple[list[list[Value]], list[Any], Program | None] | None = None
         """The placeholders of EVAL_CHUNK inputs, the shape of each one's output, and the forward
         program (None when an output holds something other than Values: then the model is
@@ -52,13 +65,24 @@ class CompiledTraining:
 
     def step(self, xs: Sequence[Sequence[Any]], ys: Sequence[Any]) -> float:
         """One optimizer step on one batch; returns the batch's loss (before the step)."""
-        if len(xs) not in self.steps:
-            self.steps[len(xs)] = self.record(xs, ys)
-        inputs, targets, program = self.steps[len(xs)]
+        size = len(xs)
+        if size not in self.steps:
+            self.steps[size] = self.record(xs, ys)
+            self.checks_left[size] = 0 if self.loss_fn in LOSSES.values() else CHECKED_BATCHES
+        inputs, targets, program = self.steps[size]
+        expected, grads = None, []
+        if self.checks_left[size]:
+            self.checks_left[size] -= 1
+            expected = self.interpreted_loss(xs, ys)
+            grads = [p.grad for p in self.optimizer.params]
         _fill_inputs(inputs, xs)
         _fill(targets, self.targets_of(ys, targets))
         self.optimizer.zero_grad()
         loss = program()
+        if expected is not None and not _same_number(loss, expected):
+            for p, g in zip(self.optimizer.params, grads):  # as they were: nothing has changed
+                p.grad = g
+            raise self.replay_error(loss, expected, size)
         self.optimizer.step()
         return loss
 
@@ -81,6 +105,27 @@ class CompiledTraining:
         if self.loss_fn is not cross_entropy:
             return ys
         return [_one_hot(y, len(row)) for y, row in zip(ys, placeholders)]
+
+    def interpreted_loss(self, xs: Sequence[Sequence[Any]], ys: Sequence[Any]) -> float:
+        """The batch's loss as ``fit(compile=False)`` computes it, targets as plain numbers, under
+        ``no_grad`` (no graph, no gradient: nothing changes)."""
+        with no_grad():
+            loss = self.loss_fn([self.model(x) for x in xs], ys)
+        if not isinstance(loss, Value):
+            raise TypeError(f"fit() loss must return a Value, got {type(loss).__name__}")
+        return loss.data
+
+    def replay_error(self, compiled: float, interpreted: float, size: int) -> ValueError:
+        name = getattr(self.loss_fn, "__qualname__", None) or repr(self.loss_fn)
+        return ValueError(
+            f"fit(compile=True): the compiled program of the loss {name}() gives {compiled!r} on a "
+            f"batch of {size}, but the loss itself, given the targets as numbers (as compile=False "
+            f"calls it), gives {interpreted!r}. It compares or reads .data of its targets (t == 1, "
+            "t != 0, t.data), which a recorded program cannot replay: it keeps the first batch's "
+            "outcome or number for every batch. Compute with arithmetic on the targets only "
+            "(t * (p - 1) ** 2 + (1 - t) * p ** 2 instead of an if on t == 1), or train with "
+            "compile=False. (A model that reads .data of its inputs does the same.)"
+        )
 
     # --- evaluation ---
 
@@ -121,6 +166,12 @@ class CompiledTraining:
         return inputs, shapes, compile(flat)
 
 
+CHECKED_BATCHES = 2
+"""How many batches of each size ``fit(compile=True)`` also computes with the interpreter, for a
+loss of one's own, before trusting its program: the first batch catches a comparison of the
+targets (``t == 1`` is identity on Values, False when recorded), the second a number read from
+them (``t.data``: the first batch's, frozen)."""
+
 EVAL_CHUNK = 32
 """How many inputs one run of ``fit(compile=True)``'s forward program evaluates: enough that
 reading the parameters costs little per input, few enough that the program compiles quickly."""
@@ -136,6 +187,13 @@ def targets_as_values(loss_fn: LossFunction, ys: Sequence[Any], predictions: Seq
         return [[Value(q, f"t{i}_{c}") for c, q in enumerate(_one_hot(y, k))] for i, (y, k) in
                 enumerate(zip(ys, width))]
     return [_as_values(y, f"t{i}") for i, y in enumerate(ys)]
+
+
+def _same_number(a: float, b: float) -> bool:
+    """Equal to the bit: the same float, the same sign of zero, or both NaN."""
+    if a != a:
+        return b != b
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
 def _one_hot(index: Any, k: int) -> list[float]:

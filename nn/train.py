@@ -404,9 +404,10 @@ def fit(
 ) -> History:
     """Train ``model`` on ``data = (X, y)`` for ``epochs`` passes; return the ``History``.
 
-    ``model(x)`` gives the prediction for one input (an ``MLP`` returns a Value, or a list of
-    Values for several outputs); ``loss(predictions, targets) -> Value`` is the mean loss of a
-    batch, a function or a name from ``nn.losses.LOSSES`` ("mse", "hinge",
+    ``X`` and ``y`` are lists (or numpy arrays, made lists of numbers with ``.tolist()`` before
+    anything else). ``model(x)`` gives the prediction for one input (an ``MLP`` returns a
+    Value, or a list of Values for several outputs); ``loss(predictions, targets) -> Value`` is
+    the mean loss of a batch, a function or a name from ``nn.losses.LOSSES`` ("mse", "hinge",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy"). The targets
     of a named loss are checked before training starts, a bad one reported by its index in
     ``y``. ``optimizer`` owns the parameters and the update. ``batch_size=None`` trains on the
@@ -439,7 +440,10 @@ def fit(
     (``autodiff.compile``) and runs the program on every batch, and evaluates with a compiled
     forward pass: several times faster, and the same History, number for number. Inputs must
     then be lists of numbers of one length, and the model and loss must do the same operations
-    for every batch (see ``nn.compiled``).
+    for every batch (see ``nn.compiled``). A loss function of one's own gets its targets as
+    placeholder Values then, not numbers: it may compute with them but not compare them or read
+    their ``.data``; its program is checked against the interpreter on the first two batches of
+    each size (ValueError on a difference, before any step).
     """
     loss_fn, loss_name = _loss_function(loss)
     X, y = _check_data(data, "data")
@@ -565,9 +569,10 @@ def _loss_function(loss: str | LossFunction) -> tuple[LossFunction, str | None]:
 
 
 def _check_data(data: Any, name: str) -> tuple[Sequence[Any], Sequence[Any]]:
+    """``(X, y)`` as lists, numpy arrays converted (``_plain``), checked for length."""
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise TypeError(f"fit() {name} must be a pair (X, y) of lists")
-    X, y = data
+    X, y = (_plain(part) for part in data)
     for part, x in (("X", X), ("y", y)):
         if isinstance(x, (str, bytes, Mapping)) or not (hasattr(x, "__len__") and hasattr(x, "__getitem__")):
             kind = type(x).__name__
@@ -577,6 +582,24 @@ def _check_data(data: Any, name: str) -> tuple[Sequence[Any], Sequence[Any]]:
     if not len(X):
         raise ValueError(f"fit() {name} is empty")
     return X, y
+
+
+def _plain(x: Any) -> Any:
+    """``x`` with numpy arrays and numpy numbers (anything with a ``.tolist()``, torch tensors
+    too) made plain Python lists and numbers, so that fit, its losses and its metrics see what
+    they would in lists: a 2-D array of inputs becomes a list of lists of floats, an array of
+    class indexes a list of ints. Lists and tuples holding such things are copied with them
+    converted; anything else (plain lists, Values) is returned as it is."""
+    if isinstance(x, (Value, str, bytes)):
+        return x
+    tolist = getattr(x, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    if isinstance(x, (list, tuple)):
+        items = [_plain(item) for item in x]
+        if any(new is not old for new, old in zip(items, x)):
+            return items
+    return x
 
 
 def _check_metrics(

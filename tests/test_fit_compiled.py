@@ -183,3 +183,78 @@ def test_a_model_that_branches_on_its_numbers_is_refused_while_recording() -> No
     relu_model = MLP(2, [3, 1], seed=0, output_activation="relu")  # a rule's own branch is fine
     fit(relu_model, (X, c), "mse", SGD(relu_model.parameters(), lr=0.1), epochs=1, compile=True,
         progress=False)
+
+
+# --- a loss of one's own: checked against the interpreter on the first two batches of each size ---
+
+
+def moons_fit(loss: Any, compile: bool, **options: Any) -> tuple[History, MLP, Adam]:
+    X, c = make_moons(40, seed=0)
+    model = MLP(2, [4, 1], seed=1)
+    optimizer = Adam(model.parameters())
+    history = fit(model, (X, c), loss, optimizer, epochs=3, batch_size=8, compile=compile, progress=False,
+                  **options)
+    return history, model, optimizer
+
+
+def test_a_loss_that_compares_its_targets_is_caught_before_the_first_step() -> None:
+    """``t == 1`` is identity on Values: always False when recorded, a different loss."""
+    def comparing(ps: list[Value], ts: list[Any]) -> Value:
+        return sum((p - 1.0) ** 2 if t == 1 else p ** 2 for p, t in zip(ps, ts)) * (1 / len(ps))
+
+    moons_fit(comparing, False)  # interpreted, it is a fine loss
+    X, c = make_moons(40, seed=0)
+    model = MLP(2, [4, 1], seed=1)
+    optimizer = Adam(model.parameters())
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"the compiled program of the loss .*comparing\(\) gives "
+                                         r"[-0-9.e]+ on a batch of 8, but .* gives [-0-9.e]+\. "
+                                         r"It compares or reads \.data of its targets.*compile=False"):
+        fit(model, (X, c), comparing, optimizer, epochs=3, batch_size=8, compile=True, progress=False)
+    assert model.state_dict() == before and optimizer.steps == 0
+    assert all(p.grad == 0.0 for p in model.parameters())  # as they were before fit
+
+
+def test_a_loss_that_reads_its_targets_data_is_caught_on_the_second_batch() -> None:
+    """``t.data`` would freeze the first batch's targets into every step; the first step is the
+    interpreter's own, and the failed check changes nothing after it."""
+    def reading(ps: list[Value], ts: list[Any]) -> Value:
+        return sum((p - getattr(t, "data", t)) ** 2 for p, t in zip(ps, ts)) * (1 / len(ps))
+
+    after_one: list[tuple[list[float], list[float]]] = []
+
+    def stop_after_one(event: Any) -> None:
+        after_one.append(([p.data for p in event.optimizer.params], [p.grad for p in event.optimizer.params]))
+        event.stop_training = True
+
+    moons_fit(reading, False, callbacks=[stop_after_one])
+    X, c = make_moons(40, seed=0)
+    model = MLP(2, [4, 1], seed=1)
+    optimizer = Adam(model.parameters())
+    with pytest.raises(ValueError, match=r"loss .*reading\(\) gives"):
+        fit(model, (X, c), reading, optimizer, epochs=3, batch_size=8, compile=True, progress=False)
+    assert optimizer.steps == 1
+    assert ([p.data for p in model.parameters()], [p.grad for p in model.parameters()]) == after_one[0]
+
+
+def test_float_of_a_target_says_it_is_a_placeholder_not_to_use_data() -> None:
+    def converting(ps: list[Value], ts: list[Any]) -> Value:
+        return sum((p - float(t)) ** 2 for p, t in zip(ps, ts)) * (1 / len(ps))
+
+    moons_fit(converting, False)
+    with pytest.raises(TypeError, match=r"float\(\) of a Value \('t0'\) while fit\(compile=True\) records "
+                                        r"a graph.*placeholders.*arithmetic") as caught:
+        moons_fit(converting, True)
+    assert ".data or x.item()" not in str(caught.value)
+
+
+def test_a_loss_of_ones_own_with_arithmetic_on_its_targets_gives_the_same_history() -> None:
+    """The comparing loss above, written with arithmetic: checked, and equal to the bit."""
+    def arithmetic(ps: list[Value], ts: list[Any]) -> Value:
+        return sum(t * (p - 1.0) ** 2 + (1 - t) * p ** 2 for p, t in zip(ps, ts)) * (1 / len(ps))
+
+    interpreted, model, optimizer = moons_fit(arithmetic, False)
+    compiled, compiled_model, compiled_optimizer = moons_fit(arithmetic, True)
+    same_history(interpreted, compiled)
+    assert model.state_dict() == compiled_model.state_dict()
+    assert optimizer.state_dict() == compiled_optimizer.state_dict()

@@ -461,3 +461,52 @@ def test_metrics_are_checked() -> None:
         fit(model, (XOR_X, XOR_Y), "mse", opt, 1, metrics={"acc": lambda p, t: "high"})  # type: ignore[dict-item]
     with pytest.raises(ValueError, match="metric 'acc' must be finite, got nan"):
         fit(model, (XOR_X, XOR_Y), "mse", opt, 1, metrics={"acc": lambda p, t: math.nan})
+
+
+# --- numpy data: made lists up front, the same History as lists --------------------------------
+
+
+def _fit_both(X: Any, y: Any, loss: str, outputs: int, compile: bool) -> tuple[History, list[float]]:
+    model = MLP(2, [5, outputs], seed=0)
+    history = fit(model, (X, y), loss, Adam(model.parameters(), lr=0.05), epochs=3, batch_size=10,
+                  validation_data=(X, y), compile=compile, progress=False)
+    return history, [p.data for p in model.parameters()]
+
+
+def _same(a: tuple[History, list[float]], b: tuple[History, list[float]]) -> None:
+    (ha, wa), (hb, wb) = a, b
+    assert {k: v for k, v in ha.records.items() if k != "seconds"} == {
+        k: v for k, v in hb.records.items() if k != "seconds"}
+    assert ha.step_loss == hb.step_loss and wa == wb
+
+
+@pytest.mark.parametrize("compile", [False, True])
+def test_numpy_arrays_train_as_the_same_lists(compile: bool) -> None:
+    """A 2-D float array of inputs with a float array of targets (mse), an int array of class
+    indexes (cross-entropy), lists of numpy rows and numpy scalars: each the same History as
+    plain lists. (mse on an array once trained an epoch, then failed at its evaluation.)"""
+    np = pytest.importorskip("numpy")
+    X, classes = nn.make_moons(40, seed=0)
+    targets = [float(c) for c in classes]
+    _same(_fit_both(X, targets, "mse", 1, compile),
+          _fit_both(np.array(X), np.array(classes, dtype=float), "mse", 1, compile))
+    _same(_fit_both(X, targets, "mse", 1, compile),
+          _fit_both([np.array(x) for x in X], [np.float64(t) for t in targets], "mse", 1, compile))
+    _same(_fit_both(X, classes, "cross_entropy", 2, compile),
+          _fit_both(np.array(X), np.array(classes), "cross_entropy", 2, compile))
+    _same(_fit_both(X, classes, "cross_entropy", 2, compile),
+          _fit_both(X, [np.int64(c) for c in classes], "cross_entropy", 2, compile))
+
+
+def test_numpy_targets_are_checked_before_any_step() -> None:
+    np = pytest.importorskip("numpy")
+    X, _ = nn.make_moons(20, seed=0)
+    model = MLP(2, [3, 2], seed=0)
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(ValueError, match=r"fit\(\) y\[0\] = 5 is not a class index for 2 logits"):
+        fit(model, (np.array(X), np.full(20, 5)), "cross_entropy", Adam(model.parameters()), epochs=1,
+            progress=False)
+    with pytest.raises(TypeError, match=r"fit\(\) y\[0\] must be a number"):
+        fit(model, (np.array(X), np.array(["a"] * 20)), "mse", Adam(model.parameters()), epochs=1,
+            progress=False)
+    assert [p.data for p in model.parameters()] == before
