@@ -54,6 +54,7 @@ from .value import (
     apply,
     constant,
     gradients,
+    same_float,
     shown,
 )
 
@@ -338,7 +339,7 @@ class _Writer:
                 got: Any = eval(text, dict(CODE_NAMES), names)
             except Exception as error:
                 got = error
-            if not _same_float(got, want):
+            if not same_float(got, want):
                 raise ValueError(
                     f"compile(): the code text of rule {rule.name!r} does not compute what its functions "
                     f"do: {text!r} gives {shown(got)} where the function gives {shown(want)}, at "
@@ -637,14 +638,6 @@ def _pow_templates(inputs: tuple[Any, ...], templates: _Templates) -> _Templates
     if _is_fixed(y) and y != 0:
         d_dx = f"{_literal(y)} * {{0}} ** {_literal(y - 1)}"
     return templates._replace(partials=(d_dx, d_dy), kinds=("expression", "expression"))
-
-
-def _same_float(a: Any, b: Any) -> bool:
-    """Equal as IEEE doubles, down to the sign of zero (two nans count as equal)."""
-    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
-        return False
-    a, b = float(a), float(b)
-    return (a == b and math.copysign(1.0, a) == math.copysign(1.0, b)) or (a != a and b != b)
 
 
 def _is_fixed(x: Any) -> bool:

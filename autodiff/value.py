@@ -129,6 +129,15 @@ def shown(x: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def same_float(a: object, b: object) -> bool:
+    """Equal as IEEE doubles, down to the sign of zero (two NaNs count as equal); False for
+    anything but two real numbers. What "bit for bit" means for compiled programs."""
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+        return False
+    x, y = float(a), float(b)
+    return (x == y and math.copysign(1.0, x) == math.copysign(1.0, y)) or (x != x and y != y)
+
+
 _SEQUENCES = (str, bytes, list, tuple)
 
 

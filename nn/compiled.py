@@ -29,14 +29,13 @@ use logits.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from autodiff import Program, Value, compile, no_grad, topological_order
 from autodiff.grad_mode import recording_program
-from autodiff.value import shown
+from autodiff.value import same_float, shown
 
 from .losses import LOSSES, LossFunction, cross_entropy
 from .optim import Optimizer
@@ -79,7 +78,7 @@ class CompiledTraining:
         _fill(targets, self.targets_of(ys, targets))
         self.optimizer.zero_grad()
         loss = program()
-        if expected is not None and not _same_number(loss, expected):
+        if expected is not None and not same_float(loss, expected):
             for p, g in zip(self.optimizer.params, grads):  # as they were: nothing has changed
                 p.grad = g
             raise self.replay_error(loss, expected, size)
@@ -187,13 +186,6 @@ def targets_as_values(loss_fn: LossFunction, ys: Sequence[Any], predictions: Seq
         return [[Value(q, f"t{i}_{c}") for c, q in enumerate(_one_hot(y, k))] for i, (y, k) in
                 enumerate(zip(ys, width))]
     return [_as_values(y, f"t{i}") for i, y in enumerate(ys)]
-
-
-def _same_number(a: float, b: float) -> bool:
-    """Equal to the bit: the same float, the same sign of zero, or both NaN."""
-    if a != a:
-        return b != b
-    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
 def _one_hot(index: Any, k: int) -> list[float]:
