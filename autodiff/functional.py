@@ -596,8 +596,15 @@ def _against_differences(
 
     def evaluate(point: list[float]) -> list[float]:
         outputs: list[Any] = []
-        with no_grad():
-            _flatten(f(*call.arguments([leaf(p) for p in point])), f"{name}() f's result", outputs)
+        try:
+            with no_grad():
+                _flatten(f(*call.arguments([leaf(p) for p in point])), f"{name}() f's result", outputs)
+        except DomainError as error:
+            raise DomainError(
+                f"{name}() evaluates f at the point moved by eps = {step!r} in each input, and f is "
+                f"undefined there ({error}): check a point further inside f's domain, or take a "
+                "smaller eps"
+            ) from None
         return [_finish(o, nested=False) for o in outputs]
 
     numeric = _numeric_jacobian(evaluate, xs, step)

@@ -418,7 +418,7 @@ class Value:
         A leaf outside transforms (what ``no_grad()`` makes, say) converts."""
         if self._op is not None or is_tracing():
             what = f"'{self.label}'" if self.label else (
-                f"made by {self._op.name}()" if self._op is not None else "being differentiated"
+                f"made by {self._op.name}()" if self._op is not None else "a leaf, inside a transform"
             )
             if is_recording_program():  # x.data would freeze the number too: not that advice
                 raise TypeError(

@@ -470,3 +470,11 @@ def test_an_infinite_difference_quotient_is_a_miss_not_a_pass() -> None:
         gradcheck(lambda x: x * 2.0, 0.0, eps=8e307)
     rows = [line.split() for line in str(caught.value).splitlines()[1:]]
     assert rows[1:] == [["rev", "0", "0", "2", "inf", "-inf"], ["fwd", "0", "0", "2", "inf", "-inf"]]
+
+
+def test_gradcheck_says_when_its_step_leaves_the_domain() -> None:
+    """log at 1e-7 with eps 1e-6: the difference quotient needs log(-9e-7). The error names
+    gradcheck and says what to change, not only log's complaint."""
+    with pytest.raises(DomainError, match=r"gradcheck\(\) evaluates f at the point moved by eps.*log\(\)"):
+        gradcheck(lambda x: x.log(), (1e-7,))
+    assert gradcheck(lambda x: x.log(), (1e-7,), eps=1e-9, rtol=1e-2)
