@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -41,29 +42,55 @@ def standardize(
 
     A column whose training values are all equal (a pixel that is always blank) has standard
     deviation 0: it is centred but not divided (``scale`` 1.0), so it becomes all zeros in the
-    training set and ``x - mean`` in the test set, never a division by zero. That is
-    scikit-learn's ``StandardScaler`` too. The inputs are not changed.
+    training set and ``x - mean`` in the test set, never a division by zero. So does a column
+    whose values differ only by rounding error (``0.1 + 0.2`` and ``0.3``): its variance is
+    within the bound on the error of computing a variance (scikit-learn's ``StandardScaler``
+    uses the same test, from Chan, Golub and LeVeque), and dividing by its standard deviation
+    would blow that noise up to +-1. Numbers too large to square (``1e300``) are standardized all
+    the same: each column is computed in units of a power of two near its largest magnitude, which
+    changes no digit. A test value whose standardized value does not fit in a float is a
+    ValueError. The inputs are not changed.
     """
     width = _check_rows("X_train", X_train, None)
     if X_test is not None:
         _check_rows("X_test", X_test, width)
     n = len(X_train)
-    columns = list(zip(*X_train))
+    eps = sys.float_info.epsilon
     mean: list[float] = []
     scale: list[float] = []
-    for column in columns:
+    unit: list[float] = []  # per column: a power of two, so that dividing by it is exact
+    for column in zip(*X_train):
+        largest = max(abs(float(x)) for x in column)
+        u = math.ldexp(1.0, math.frexp(largest)[1] - 1) if largest else 1.0
+        unit.append(u)
         if min(column) == max(column):
             mean.append(float(column[0]))
             scale.append(1.0)
             continue
-        m = math.fsum(column) / n
-        mean.append(m)
-        scale.append(math.sqrt(math.fsum((x - m) ** 2 for x in column) / n))
+        scaled = [float(x) / u for x in column]  # each in [-2, 2): no square overflows
+        m = math.fsum(scaled) / n
+        var = math.fsum((x - m) ** 2 for x in scaled) / n
+        mean.append(m * u)
+        if var <= n * eps * var + (n * m * eps) ** 2:  # as constant as rounding can tell
+            scale.append(1.0)
+        else:
+            scale.append(math.sqrt(var) * u)
 
-    def apply(rows: Sequence[Sequence[float]]) -> list[list[float]]:
-        return [[(float(x) - m) / s for x, m, s in zip(row, mean, scale)] for row in rows]
+    def apply(name: str, rows: Sequence[Sequence[float]]) -> list[list[float]]:
+        out = [[(float(x) / u - m / u) / (s / u) for x, m, s, u in zip(row, mean, scale, unit)]
+               for row in rows]
+        for i, row in enumerate(out):
+            for j, x in enumerate(row):
+                if not math.isfinite(x):
+                    raise ValueError(
+                        f"standardize() {name}[{i}][{j}] = {rows[i][j]!r} is too large for the "
+                        f"training statistics of column {j} (mean {mean[j]!r}, scale {scale[j]!r}): "
+                        f"standardized, it does not fit in a float"
+                    )
+        return out
 
-    return Standardized(apply(X_train), None if X_test is None else apply(X_test), mean, scale)
+    return Standardized(apply("X_train", X_train),
+                        None if X_test is None else apply("X_test", X_test), mean, scale)
 
 
 def _check_rows(name: str, rows: Any, width: int | None) -> int:

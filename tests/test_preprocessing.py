@@ -58,6 +58,36 @@ def test_a_constant_column_is_centred_never_divided_by_zero() -> None:
     assert one_row == ([[0.0, 0.0]], [[1.0, 0.0]], [4.0, -2.0], [1.0, 1.0])
 
 
+def test_a_column_that_differs_only_by_rounding_is_constant_as_in_scikit_learn() -> None:
+    """Dividing by a standard deviation of rounding noise would make it +-1.4: such a column is
+    centred only, by the test scikit-learn's StandardScaler uses (_is_constant_feature)."""
+    from sklearn.preprocessing import StandardScaler
+
+    for column in ([1.0, 1.0000000000000002], [0.1 + 0.2, 0.3], [1e6, 1e6 + 1.2e-10, 1e6]):
+        X = [[x, float(i)] for i, x in enumerate(column)]
+        ours = standardize(X)
+        assert ours.scale[0] == 1.0 and all(abs(row[0]) < 1e-9 for row in ours.train), ours
+        scaler = StandardScaler().fit(np.array(X))
+        assert scaler.scale_[0] == 1.0
+        assert np.allclose(ours.train, scaler.transform(np.array(X)), rtol=0, atol=1e-12)
+    # a small spread that is real is still divided by
+    real = standardize([[1.0], [1.0 + 1e-9]])
+    assert [row[0] for row in real.train] == pytest.approx([-1.0, 1.0], rel=1e-6)
+
+
+def test_numbers_too_large_to_square_are_standardized_without_overflow() -> None:
+    assert standardize([[1e300], [-1e300]]) == ([[1.0], [-1.0]], None, [0.0], [1e300])
+    big = [row[0] for row in standardize([[1.7e308], [1.7e308], [-1.7e308]]).train]
+    assert big == pytest.approx([2 ** -0.5, 2 ** -0.5, -(2 ** 0.5)], rel=1e-15)
+    # the same digits as without the rescaling, on ordinary numbers
+    X = [[3.0, -1e-3], [7.5, 2e-3], [-4.25, 5e-4]]
+    means, stds = np.mean(X, axis=0), np.std(X, axis=0)
+    for row, expected in zip(standardize(X).train, np.asarray(X)):
+        assert row == pytest.approx(((expected - means) / stds).tolist(), rel=1e-14)
+    with pytest.raises(ValueError, match=r"standardize\(\) X_test\[0\]\[0\] = 1.7e\+308 is too large"):
+        standardize([[0.0], [1.0]], [[1.7e308]])
+
+
 def test_returns_new_lists_of_floats_and_leaves_the_inputs_alone() -> None:
     X_train: list[list[Any]] = [[1, np.float64(2.0)], [3, np.float64(5.0)]]
     X_test: list[list[Any]] = [[np.int64(2), 3]]

@@ -26,6 +26,7 @@ def test_every_python_block_runs_as_written(tmp_path: Path) -> None:
     pytest.importorskip("IPython")
     namespace: dict[str, Any] = {"__name__": "readme"}
     printed: list[str] = []
+    pictured: dict[str, Any] = {}
     here = os.getcwd()
     os.chdir(tmp_path)
     try:
@@ -34,6 +35,8 @@ def test_every_python_block_runs_as_written(tmp_path: Path) -> None:
             with contextlib.redirect_stdout(out):
                 exec(compile(code, f"README.md python block {number}", "exec"), namespace)
             printed.append(out.getvalue())
+            if "save_backward_html(" in code:  # the Pictures block: what it drew, before later blocks
+                pictured.update(L=namespace["L"], source=namespace["picture"].source, said=out.getvalue())
     finally:
         os.chdir(here)
     assert len(printed) >= 6
@@ -45,8 +48,31 @@ def test_every_python_block_runs_as_written(tmp_path: Path) -> None:
     source = namespace["program"].source
     assert all(line in source.splitlines() for line in shown), (shown, source)
     assert float(printed[-2].strip()) < 1e-8  # Newton's method: the gradient's norm after 9 steps
+    # the Pictures block draws the example itself, after its backward(): 3.5, and gradients 3 and 2
+    L, source, said = pictured["L"], pictured["source"], pictured["said"]
+    w1, w2 = sorted((v for v in _leaves(L) if v.label), key=lambda v: v.label)
+    assert (L.data, w1.grad, w2.grad) == (3.5, 3.0, 2.0)
+    for record in ("data 3.5", "grad 3", "grad 2", "<B>w1</B>", "<B>w2</B>"):
+        assert record in source, record
+    readme = README.read_text(encoding="utf-8")
+    assert "Step 1 of 6: a + 0.5, where a = (2 · w1 + 1) · w2  (add)\n" in said
+    for caption in ("a · w2, where a = 2 · w1 + 1", "d/da = w2", "d/dw2 = a"):
+        # what the text under the block quotes, the block prints
+        assert caption in said and caption in " ".join(readme.split()), caption
     for written in ("spirals.json", "spirals.png", "spirals-both.png", "graph.svg", "steps.html"):
         assert (tmp_path / written).stat().st_size > 0, written
+
+
+def _leaves(root: Any) -> list[Any]:
+    seen, stack, leaves = set(), [root], []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or not hasattr(node, "inputs"):
+            continue
+        seen.add(id(node))
+        leaves += [node] if node.op is None else []
+        stack += list(node.inputs)
+    return leaves
 
 
 def test_the_readme_starts_with_the_two_commands() -> None:

@@ -1433,3 +1433,44 @@ def test_any_number_format_prints_text_without_negative_zero_or_is_refused(spec:
         assert str(error).startswith("draw_graph() number_format ")
         return
     assert not re.search(r"data -0(?:[.,_]0*)*(?:%|[eE][-+]?\d+)?\b(?![1-9])", text)
+
+
+def test_infinities_and_nan_print_as_themselves() -> None:
+    from autodiff.viz.arguments import _format
+
+    assert [_format(x, ".4g") for x in (-math.inf, math.inf, math.nan)] == ["-inf", "inf", "nan"]
+    assert _format(-1e-9, ".3f") == "0.000" and _format(-0.0, ".4g") == "0"
+
+
+def test_unlabelled_operands_are_named_by_what_the_picture_shows() -> None:
+    """A caption never names a node by an index the picture does not show: an operand too long
+    to write out is named by its operation's symbol and its number, both drawn."""
+    w1 = Value(0.5, label="w1")
+    out = (-3.0 * w1).tanh() * ((w1 * w1 + w1 * 2.0).exp() * w1 + 1.5).tanh() + (-w1) * 0.0
+    steps = list(backward_steps(out))
+    texts = [s.describe() for s in steps] + [s.alt for s in (s.draw() for s in steps)]
+    texts += [draw_graph(out).alt, draw_graph(out).source]
+    assert not any(re.search(r"\bnode \d", t) for t in texts)
+    first = steps[0].describe().splitlines()[0]
+    assert first == "Step 1 of 14: a + b, where a = the × node of value -0.9024, b = -w1 · 0  (add)"
+    assert draw_graph(out).alt.startswith("Computation graph of the + node (data -0.9024, grad 0)")
+    assert steps[1].draw().alt.startswith(
+        "Backward pass of the + node of value -0.9024, step 2 of 14: the × node of value -0.9024 is")
+
+
+def test_negative_constants_are_bracketed_alike_in_headers_and_definitions() -> None:
+    w1 = Value(0.5, label="w1")
+    first, second, *_ = (s.describe().splitlines()[0] for s in backward_steps((-3.0 - w1) * w1))
+    assert first == "Step 1 of 3: a · w1, where a = (-3) - w1  (mul)"
+    assert second == "Step 2 of 3: (-3) - w1  (sub)"
+    assert draw_graph(-2.0 * w1).alt.startswith("Computation graph of (-2) · w1 ")
+
+
+def test_without_gradients_the_alt_text_gives_the_value_not_data() -> None:
+    *_, L = readme_expression()
+    L.backward()
+    alt = draw_graph(L, show_grad=False).alt
+    assert alt.startswith("Computation graph of L (value 3.5), drawn") and "data" not in alt
+    assert "grad" not in alt
+    x = Value(1.0, label="x")
+    assert draw_graph(x * x).alt.endswith("1 operation: 1 mul).")  # no "and 0 constants"

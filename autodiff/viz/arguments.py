@@ -11,6 +11,7 @@ errors write them (``shown``: short, and an int too long to print as its number 
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 from collections.abc import Callable
@@ -44,6 +45,8 @@ def _format(x: float, spec: str) -> str:
     """``format(x, spec)``, but a number that prints as a zero prints as 0.0 does: never "-0",
     "-0.000" or "-0e+00" (for -0.0 itself, or a tiny negative number rounded to zero)."""
     text = format(x, spec)
+    if not math.isfinite(x):  # "-inf" has no digit either, but it is no zero
+        return text
     mantissa = text.split("e")[0].split("E")[0]
     if "-" in text and not any(digit in mantissa for digit in "123456789"):
         return format(0.0, spec)

@@ -96,13 +96,15 @@ def _picture_alt(scene: _Scene, fmt: Callable[[float], str], rankdir: str, show_
     named = [node.label for node in leaves if node.label]
     listed = ", ".join(named[:8]) + (", …" if len(named) > 8 else "")
     kinds = ", ".join(f"{n} {name}" for name, n in ops.most_common(5)) + (", …" if len(ops) > 5 else "")
-    numbers = f"data {fmt(root.data)}" + (f", grad {fmt(root.grad)}" if show_grad else "")
+    # as the records say it: "data" beside "grad", the bare number (its "value") without it
+    numbers = f"data {fmt(root.data)}, grad {fmt(root.grad)}" if show_grad else f"value {fmt(root.data)}"
     text = (
-        f"Computation graph of {scene.name(root, fmt)} ({numbers}), drawn "
+        f"Computation graph of {scene.name(root, fmt, value=False)} ({numbers}), drawn "
         f"{_DIRECTIONS[rankdir]}: {_many(len(scene.order), 'value')} "
         f"({_many(len(leaves), 'input or parameter', 'inputs and parameters')}"
         f"{': ' + listed if listed else ''}; {_many(sum(ops.values()), 'operation')}"
-        f"{': ' + kinds if kinds else ''}) and {_many(constants, 'constant')}."
+        f"{': ' + kinds if kinds else ''})"
+        f"{' and ' + _many(constants, 'constant') if constants else ''}."
     )
     if scene.boxes:
         text += f" {len(scene.boxes)} groups are drawn as one box each, with their formulas."
@@ -113,9 +115,11 @@ def _frame_alt(backward: _Pass, k: int, fmt: Callable[[float], str]) -> str:
     """What the picture of frame ``k`` shows, in one paragraph."""
     scene = backward.scene
     node, upstream, contributions = backward.frame(k)
+    which = scene.name(node, fmt)
+    which = which if which.startswith("the ") and not node.label else f"the node {which}"
     text = (
-        f"Backward pass of {scene.name(scene.root, fmt)}, step {k + 1} of {backward.count}: the "
-        f"node {scene.name(node, fmt)} is processed, with gradient {fmt(upstream)}"
+        f"Backward pass of {scene.name(scene.root, fmt)}, step {k + 1} of {backward.count}: "
+        f"{which} is processed, with gradient {fmt(upstream)}"
     )
     if contributions:
         text += "; it passes " + ", ".join(

@@ -196,7 +196,7 @@ def _build(
         if show_grad:
             cells.append(grad_cell(node))
         what = {"leaf": "input or parameter", "intermediate": "intermediate", "output": "output"}
-        tooltip = f"{node.label or 'node ' + str(i)} ({what[kind(node)]}): data={_exact(node.data)}"
+        tooltip = f"{scene.name(node, fmt)} ({what[kind(node)]}): data={_exact(node.data)}"
         if show_grad and grads is None:
             tooltip += f", grad={_exact(node.grad)}"
         target.node(f"v{i}", label=_table(cells, border, width), shape="plain", tooltip=tooltip)

@@ -31,12 +31,13 @@ def _formula(
     """``node`` as an expression, expanding operations until ``name_of`` names a node (or at
     most ``budget`` nodes have been expanded, past which it writes "…"), with the rules'
     symbols (``x^y`` for a power, as the rules' readable formulas write it). A negative number
-    gets brackets after an operator: ``w1 · (-1)``, ``-(-2)``."""
+    inside a formula gets brackets on either side of an operator, as ``_fill`` writes it:
+    ``w1 · (-1)``, ``(-3) - w1``, ``-(-2)``."""
     left = [budget]
 
     def number(x: float) -> tuple[str, int]:
         text = fmt(x)
-        return text, (3 if text.startswith("-") else _ATOM)
+        return (f"({text})" if text.startswith("-") else text), _ATOM
 
     def right(text: str, needed: bool) -> str:
         return f"({text})" if needed or text.startswith("-") else text
@@ -81,6 +82,8 @@ def _formula(
             return f"-{right(a, pa < 3)}", 3
         return f"{symbol}({', '.join(a for a, _ in args)})", _ATOM
 
+    if node.op is None and name_of(node) is None:
+        return fmt(node.data)  # a number alone needs no brackets
     return show(node)[0]
 
 

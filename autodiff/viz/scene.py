@@ -42,15 +42,20 @@ class _Scene:
         path = self.path_of(node)
         return path if self.boxes and path in self.boxes else None
 
-    def name(self, node: Value, fmt: Callable[[float], str]) -> str:
-        """How text refers to a node: its label, its number (a leaf without one), a short
-        formula in the labels of the nodes below it, or its number in the drawing order."""
+    def name(self, node: Value, fmt: Callable[[float], str], value: bool = True) -> str:
+        """How text refers to a node, always by what its picture shows: its label, its number
+        (a leaf without one), a short formula in the labels of the nodes below it, or else its
+        operation's symbol and its number ("the × node of value 1.25"), never an index that
+        no picture shows; without ``value``, "the × node", where the number follows anyway)."""
         if node.label:
             return node.label
         if node.op is None:
             return fmt(node.data)
-        formula = _formula(node, lambda v: v.label or None, fmt, budget=3)
-        return formula if len(formula) <= 28 and "…" not in formula else f"node {self.index[node]}"
+        formula = _formula(node, lambda v: v.label or None, fmt, budget=6)
+        if len(formula) <= 36 and "…" not in formula:
+            return formula
+        symbol = "×" if node.op.symbol == "*" else node.op.symbol  # as the picture draws it
+        return f"the {symbol} node" + (f" of value {fmt(node.data)}" if value else "")
 
     def picture_nodes(self) -> int:
         count = len(self.boxes or ())
