@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import gc
 import itertools
 import keyword
 import math
@@ -66,6 +67,9 @@ better tool."""
 
 TERMS_PER_LINE = 100
 """Longer sums are written over several lines: Python's compiler recurses once per term."""
+
+_ARITHMETIC = frozenset({"add", "sub", "mul"})
+"""Built-in rules whose partials are 1, -1 or the other operand: written without templates."""
 
 _SAFE = frozenset({"neg", "abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softplus", "sin",
                    "cos", "pow"})
@@ -277,14 +281,15 @@ class _Text(NamedTuple):
     rules: tuple[str, ...] = ()
 
     @staticmethod
-    def binary(left: _Text, symbol: str, right: _Text) -> _Text:
+    def binary(left: _Text, symbol: str, right: _Text, rule: str = "") -> _Text:
         """``left symbol right`` with the brackets Python needs to compute exactly that: floats
         add and multiply left to right, so ``(a + b) + c`` is written ``a + b + c`` but
-        ``a + (b + c)`` keeps its brackets."""
+        ``a + (b + c)`` keeps its brackets. ``rule``, if given, joins the rules it holds."""
         binds = _BINDS[symbol]
         a = left.text if left.binds >= binds else f"({left.text})"
         b = right.text if right.binds > binds else f"({right.text})"
-        return _Text(f"{a} {symbol} {b}", binds, left.size + right.size + 1, left.rules + right.rules)
+        rules = left.rules + right.rules + (rule,) if rule else left.rules + right.rules
+        return _Text(f"{a} {symbol} {b}", binds, left.size + right.size + 1, rules)
 
 
 def _inlines(rule: Rule) -> bool:
@@ -436,6 +441,10 @@ class _Writer:
                 if type(v) is Value and type(p) is Value:
                     read.add(p)
             return
+        if rule.name in _ARITHMETIC and RULES[rule.name] is rule:  # a product's partials read
+            if rule.name == "mul" and type(inputs[0]) is Value and type(inputs[1]) is Value:
+                read.update(inputs)  # the other factor, when both are Values
+            return
         templates = self.templates_of(rule)
         if templates is None:
             read.update(x for x in (*inputs, node) if type(x) is Value)
@@ -511,9 +520,8 @@ class _Writer:
             for term in terms[1:]:
                 total = _Text.binary(total, "+", term)
             return [total._replace(rules=(*total.rules, "dot"))]
-        if RULES.get(rule.name) is rule and rule.name in ("add", "sub", "mul"):
-            both = _Text.binary(self.text(inputs[0]), rule.symbol, self.text(inputs[1]))
-            return [both._replace(rules=(*both.rules, rule.name))]
+        if rule.name in _ARITHMETIC and RULES[rule.name] is rule:
+            return [_Text.binary(self.text(inputs[0]), rule.symbol, self.text(inputs[1]), rule.name)]
         operands = [self.operand(x) for x in inputs]
         templates = self.templates_of(rule)
         if templates is not None:
@@ -588,6 +596,18 @@ class _Writer:
                 else:
                     found.append(share)
                     senders[x].append(name)
+            return
+        if name in _ARITHMETIC and RULES[name] is rule:  # the most common: written directly
+            a, b = inputs
+            if type(a) is Value and a in leading:
+                share = f"{upstream} * {self.operand(b)}" if name == "mul" else upstream
+                shares.setdefault(a, []).append(share)
+                senders.setdefault(a, []).append(name)
+            if type(b) is Value and b in leading:
+                share = (f"{upstream} * {self.operand(a)}" if name == "mul" else
+                         upstream if name == "add" else f"-{upstream}")
+                shares.setdefault(b, []).append(share)
+                senders.setdefault(b, []).append(name)
             return
         operands = [self.operand(x) for x in inputs]
         operands.append(self.names[node])
@@ -865,14 +885,20 @@ def compile(root: Value | Sequence[Value], wrt: Sequence[Value] | None = None) -
         raise ValueError("compile() got an empty list of outputs")
     if wrt is not None and not single:
         raise TypeError("compile() wrt needs one output: a list of outputs has no backward pass")
-    order, inputs, constants = _order(outputs)
-    names = _names(order)
-    leaves = [n for n in order if n._op is None]
-    wanted = leaves if wrt is None else _wanted(_list(wrt, "compile() wrt"), leaves)
-    writer = _Writer(outputs, order, inputs, constants, names, _gradient_names(names), leaves, wanted)
-    forward = writer.forward()
-    backward = writer.backward() if single else None
-    return Program(outputs, single, order, writer, forward, backward)
+    collecting = gc.isenabled()
+    gc.disable()  # the walk makes hundreds of thousands of objects and no cycle: no collections
+    try:
+        order, inputs, constants = _order(outputs)
+        names = _names(order)
+        leaves = [n for n in order if n._op is None]
+        wanted = leaves if wrt is None else _wanted(_list(wrt, "compile() wrt"), leaves)
+        writer = _Writer(outputs, order, inputs, constants, names, _gradient_names(names), leaves, wanted)
+        forward = writer.forward()
+        backward = writer.backward() if single else None
+        return Program(outputs, single, order, writer, forward, backward)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _list(items: Any, what: str) -> list[Any]:
