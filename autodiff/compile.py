@@ -312,6 +312,7 @@ class _Writer:
     constants: dict[int, str] = field(default_factory=dict)
     functions: dict[int, str] = field(default_factory=dict)
     texts: dict[Value, _Text] = field(default_factory=dict)
+    named: dict[Value, _Text] = field(default_factory=dict)
     templates: dict[int, _Templates | None] = field(default_factory=dict)
     checked: set[int] = field(default_factory=set)
 
@@ -467,7 +468,11 @@ class _Writer:
         its consumer's line (``texts`` holds those)."""
         if type(x) is Value:
             known = self.texts.get(x)
-            return _Text(self.names[x]) if known is None else known
+            if known is None:
+                known = self.named.get(x)
+                if known is None:
+                    known = self.named[x] = _Text(self.names[x])
+            return known
         if type(x) is Constant:
             return _Text(self.constants[id(x)])
         return _Text(_literal(x))
