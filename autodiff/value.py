@@ -194,8 +194,9 @@ def _gradient_type_error(node: Value) -> TypeError:
     for i, partial in enumerate(op.partials):
         try:
             result = partial(*numbers_, node.data)
-        except Exception:
-            return TypeError(f"backward(): {op.name}() partials[{i}] failed at {_describe(op, node.inputs)}")
+        except Exception as error:
+            return TypeError(f"backward(): {op.name}() partials[{i}] failed at {_describe(op, node.inputs)}: "
+                             f"{type(error).__name__}: {str(error)[:200]}")
         if not isinstance(result, (int, float)):
             return _not_a_number(op, f"partials[{i}]", result)
     return TypeError(f"backward() met something other than a number at a {op.name}() node")
@@ -455,25 +456,37 @@ class Value:
         numbers and label; its inputs are pickled before it, which for a deep graph would
         recurse as deep as the graph. So the node pickled first (the root) puts every node
         below it in front of itself, inputs before consumers: each of them then refers only to
-        nodes already written, and the depth of the pickling stays constant."""
+        nodes already written, and the depth of the pickling stays constant.
+
+        After ``backward(create_graph=True)`` gradients are graphs, which read the nodes they
+        belong to (a cycle): the root's state, pickled once the graph exists, holds them all
+        (a leaf pickled alone holds its own), and each of them is pickled as a root in turn."""
         grad: Any = self.grad
-        if type(grad) is Value:  # backward(create_graph=True): a graph that may read self,
-            grad = 0.0           # restored once self exists (pickle's state), as for a cycle
+        if type(grad) is Value:
+            grad = 0.0  # written with the root's state, or this Value's own
+        key = id(self)
+        pickling = _being_pickled
+        deferred = key in pickling.deferred
+        if deferred:
+            pickling.deferred.discard(key)
         if self._op is None:
             made: tuple[Any, ...] = _leaf, (self.data, grad, self.label)
-        else:
-            fields = (self._op, self._a, self._b, self.data, grad, self.label)
-            if id(self) in _being_pickled.nodes:
-                made = _node, fields
-            else:
-                below = topological_order(self)[:-1]
-                _being_pickled.nodes = nodes = {id(node) for node in below if node._op is not None}
-                made = _root, (below, _PicklingDone(nodes), *fields)
-        return made if grad is self.grad else (*made, self.grad)
+            return made if grad is self.grad or deferred else (*made, [(self, self.grad)])
+        fields = (self._op, self._a, self._b, self.data, grad, self.label)
+        if key in pickling.nodes:
+            pickling.nodes.discard(key)
+            return _node, fields
+        below = topological_order(self)[:-1]
+        graphs = [(node, node.grad) for node in (*below, self) if type(node.grad) is Value]
+        pickling.nodes = {id(node) for node in below if node._op is not None}
+        pickling.deferred = {id(node) for node, _ in graphs}
+        made = _root, (below, _PicklingDone(pickling.nodes, pickling.deferred), *fields)
+        return (*made, graphs) if graphs else made
 
-    def __setstate__(self, grad: Value) -> None:
-        """The gradient graph of a Value pickled after ``backward(create_graph=True)``."""
-        self.grad = grad  # type: ignore[assignment]
+    def __setstate__(self, graphs: list[tuple[Value, Value]]) -> None:
+        """The gradient graphs of a graph pickled after ``backward(create_graph=True)``."""
+        for node, grad in graphs:
+            node.grad = grad  # type: ignore[assignment]
 
     def __copy__(self) -> Value:
         """A new node with the same rule, inputs, numbers and label (``copy.copy``)."""
@@ -585,11 +598,13 @@ Operand = Value | int | float
 
 class _BeingPickled(threading.local):
     nodes: set[int] = set()  # noqa: RUF012 -- per thread, reset by each root
+    deferred: set[int] = set()  # noqa: RUF012
 
 
 _being_pickled = _BeingPickled()
-"""The ids of the nodes below the root that this thread's pickle is writing out now: they are
-written plainly, their inputs being already written."""
+"""What this thread's pickle of a root is writing out now: the ids of the nodes below the root,
+written plainly (their inputs being already written), and of the nodes whose gradient graphs
+the root's state holds. Each id is dropped once used."""
 
 
 class _PicklingDone:
@@ -597,8 +612,8 @@ class _PicklingDone:
     pickling fails before that (a rule of one's own made of lambdas), it ends when pickle lets
     go of this object, so that the next pickle of one of those nodes starts afresh."""
 
-    def __init__(self, nodes: set[int]) -> None:
-        self.nodes = nodes
+    def __init__(self, nodes: set[int], deferred: set[int]) -> None:
+        self.nodes, self.deferred = nodes, deferred
 
     def __reduce__(self) -> tuple[Any, ...]:
         self.__del__()
@@ -607,6 +622,8 @@ class _PicklingDone:
     def __del__(self) -> None:
         if _being_pickled.nodes is self.nodes:
             _being_pickled.nodes = set()
+        if _being_pickled.deferred is self.deferred:
+            _being_pickled.deferred = set()
 
 
 def _leaf(data: float, grad: Any, label: str | None) -> Value:
@@ -752,10 +769,13 @@ def _propagate(root: Value) -> None:
             raise _gradient_overflow(node, g)
         a = node._a
         b = node._b
-        try:
-            if type(a) is tuple:
+        if type(a) is tuple:
+            try:
                 _propagate_dot(node, g, ready)
-                continue
+            except TypeError as error:
+                raise _gradient_type_error(node) from error
+            continue
+        try:
             if b is None:
                 a.grad += g * op.partials[0](a.data, node.data)
             else:
@@ -774,8 +794,8 @@ def _propagate(root: Value) -> None:
                     b.grad += g * d_dy(x, y, out)
         except (ArithmeticError, ValueError):
             raise _derivative_error(node) from None
-        except TypeError:
-            raise _gradient_type_error(node) from None
+        except TypeError as error:  # a grad set to None, a partial of one's own: named, and chained
+            raise _gradient_type_error(node) from error
         # release each input: one consumer fewer to wait for (written out for a and b rather
         # than looped over: this is the engine's hottest path, run once per node)
         if a is not None:

@@ -81,6 +81,8 @@ def standardize(
                for row in rows]
         for i, row in enumerate(out):
             for j, x in enumerate(row):
+                if not math.isfinite(x):  # a test value far beyond the column's unit: unscaled
+                    x = row[j] = (float(rows[i][j]) - mean[j]) / scale[j]
                 if not math.isfinite(x):
                     raise ValueError(
                         f"standardize() {name}[{i}][{j}] = {rows[i][j]!r} is too large for the "

@@ -584,18 +584,24 @@ def _check_data(data: Any, name: str) -> tuple[Sequence[Any], Sequence[Any]]:
     return X, y
 
 
+_PLAIN = frozenset({float, int, bool, Value})
+"""What ``_plain`` keeps as it is without looking further."""
+
+
 def _plain(x: Any) -> Any:
     """``x`` with numpy arrays and numpy numbers (anything with a ``.tolist()``, torch tensors
     too) made plain Python lists and numbers, so that fit, its losses and its metrics see what
     they would in lists: a 2-D array of inputs becomes a list of lists of floats, an array of
     class indexes a list of ints. Lists and tuples holding such things are copied with them
     converted; anything else (plain lists, Values) is returned as it is."""
-    if isinstance(x, (Value, str, bytes)):
+    if type(x) in _PLAIN or isinstance(x, (Value, str, bytes)):
         return x
     tolist = getattr(x, "tolist", None)
     if callable(tolist):
         return tolist()
     if isinstance(x, (list, tuple)):
+        if set(map(type, x)) <= _PLAIN:  # a row of plain numbers: seen at C speed, kept as it is
+            return x
         items = [_plain(item) for item in x]
         if any(new is not old for new, old in zip(items, x)):
             return items

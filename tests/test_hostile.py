@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autodiff import DomainError, Rule, Value, apply, dot, gradients, matvec, no_grad
+from autodiff import DomainError, Rule, Value, apply, dot, gradients, matvec, no_grad, topological_order
 from autodiff.rules import RULES
 
 # --- silent wrong results: float() cuts the graph ----------------------------------------------
@@ -520,3 +520,39 @@ def test_rules_of_ones_own_that_return_no_number_are_named() -> None:
     with pytest.raises(TypeError, match=r"u\(\) partials\[0\] must return a real number, got NoneType"):
         (apply(nothing, v) * 3.0).backward()
     assert v.grad == 5.0
+
+
+def test_a_deep_graph_with_gradient_graphs_pickles_in_linear_size() -> None:
+    """After create_graph=True every node's grad is a graph that reads later nodes: the root's
+    state holds them all, so pickling neither nests nor grows with the square of the depth."""
+    sizes = []
+    for depth in (50, 100, 2_000):
+        x, y = Value(0.5, "x"), Value(0.7, "y")
+        z = x
+        for _ in range(depth):
+            z = (z * y + x * 0.01).tanh()
+        z.backward(create_graph=True)
+        for copied in (pickle.loads(pickle.dumps(z)), copy.deepcopy(z)):
+            leaves = {leaf.label: leaf for leaf in topological_order(copied) if leaf.is_leaf}
+            slope = leaves["x"].grad
+            assert isinstance(slope, Value) and slope.data == x.grad.data  # type: ignore[attr-defined]
+        sizes.append(len(pickle.dumps(z)))
+    assert sizes[1] < 2.2 * sizes[0]
+
+
+def test_a_dots_gradient_overflow_says_overflow() -> None:
+    x, y = Value(1e-300, "x"), Value(1.0, "y")
+    x.grad = 1.7e308
+    with pytest.raises(DomainError, match=r"backward\(\) overflowed: the gradient at node 'x'"):
+        dot([x, y], [1.7e308, 1.0]).backward()
+    assert x.grad == 1.7e308
+
+
+def test_an_error_inside_a_partial_of_ones_own_is_named_and_chained() -> None:
+    def broken(x: float, out: float) -> float:
+        return 1 + None  # type: ignore[operator]
+
+    rule = Rule("f", "f", lambda x: x, (broken,), "x")
+    with pytest.raises(TypeError, match=r"f\(\) partials\[0\] failed at 1.0 .*unsupported operand") as info:
+        (apply(rule, Value(1.0, "x")) * 2.0).backward()
+    assert isinstance(info.value.__cause__, TypeError)  # the user's own line stays in the traceback

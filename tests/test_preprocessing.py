@@ -177,3 +177,9 @@ BAD_ONE_HOT: list[tuple[str, tuple[Any, ...], type[Exception], str]] = [
 def test_one_hot_rejects_bad_input(args: tuple[Any, ...], error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         one_hot(*args)
+
+
+def test_a_test_value_far_beyond_a_tiny_constant_column_is_still_standardized() -> None:
+    """The column's unit (2^-997) would overflow the test value; unscaled, it fits."""
+    got = standardize([[1e-300, 1.0], [1e-300, 2.0]], [[1e10, 1.0]])
+    assert got.test == [[1e10, -1.0]]
