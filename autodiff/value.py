@@ -477,7 +477,8 @@ class Value:
             pickling.nodes.discard(key)
             return _node, fields
         below = topological_order(self)[:-1]
-        graphs = [(node, node.grad) for node in (*below, self) if type(node.grad) is Value]
+        graphs: list[tuple[Value, Any]] = [(node, node.grad) for node in (*below, self)
+                                           if isinstance(node.grad, Value)]
         pickling.nodes = {id(node) for node in below if node._op is not None}
         pickling.deferred = {id(node) for node, _ in graphs}
         made = _root, (below, _PicklingDone(pickling.nodes, pickling.deferred), *fields)
