@@ -69,7 +69,7 @@ TERMS_PER_LINE = 100
 """Longer sums are written over several lines: Python's compiler recurses once per term."""
 
 _ARITHMETIC = frozenset({"add", "sub", "mul"})
-"""Built-in rules whose partials are 1, -1 or the other operand: written without templates."""
+"""Built-in rules written infix, so that sums and products read once nest into one line."""
 
 _SAFE = frozenset({"neg", "abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softplus", "sin",
                    "cos", "pow"})
@@ -293,7 +293,7 @@ class _Text(NamedTuple):
 
 
 def _inlines(rule: Rule) -> bool:
-    return RULES.get(rule.name) is rule and rule.name in ("add", "sub", "mul", "dot")
+    return RULES.get(rule.name) is rule and (rule.name in _ARITHMETIC or rule is DOT)
 
 
 @dataclass
@@ -312,7 +312,6 @@ class _Writer:
     constants: dict[int, str] = field(default_factory=dict)
     functions: dict[int, str] = field(default_factory=dict)
     texts: dict[Value, _Text] = field(default_factory=dict)
-    named: dict[Value, _Text] = field(default_factory=dict)
     templates: dict[int, _Templates | None] = field(default_factory=dict)
     checked: set[int] = field(default_factory=set)
 
@@ -442,10 +441,6 @@ class _Writer:
                 if type(v) is Value and type(p) is Value:
                     read.add(p)
             return
-        if rule.name in _ARITHMETIC and RULES[rule.name] is rule:  # a product's partials read
-            if rule.name == "mul" and type(inputs[0]) is Value and type(inputs[1]) is Value:
-                read.update(inputs)  # the other factor, when both are Values
-            return
         templates = self.templates_of(rule)
         if templates is None:
             read.update(x for x in (*inputs, node) if type(x) is Value)
@@ -469,9 +464,7 @@ class _Writer:
         if type(x) is Value:
             known = self.texts.get(x)
             if known is None:
-                known = self.named.get(x)
-                if known is None:
-                    known = self.named[x] = _Text(self.names[x])
+                return _Text(self.names[x])
             return known
         if type(x) is Constant:
             return _Text(self.constants[id(x)])
@@ -594,49 +587,46 @@ class _Writer:
                     text = self.operand(partner)
                     share = upstream if text in _UNIT else (
                         f"-{upstream}" if text in _MINUS_UNIT else f"{upstream} * {text}")
-                found = shares.get(x)
-                if found is None:
-                    shares[x] = [share]
-                    senders[x] = [name]
-                else:
-                    found.append(share)
-                    senders[x].append(name)
+                _add_share(shares, senders, x, share, name)
             return
-        if name in _ARITHMETIC and RULES[name] is rule:  # the most common: written directly
-            a, b = inputs
-            if type(a) is Value and a in leading:
-                share = f"{upstream} * {self.operand(b)}" if name == "mul" else upstream
-                shares.setdefault(a, []).append(share)
-                senders.setdefault(a, []).append(name)
-            if type(b) is Value and b in leading:
-                share = (f"{upstream} * {self.operand(a)}" if name == "mul" else
-                         upstream if name == "add" else f"-{upstream}")
-                shares.setdefault(b, []).append(share)
-                senders.setdefault(b, []).append(name)
-            return
-        operands = [self.operand(x) for x in inputs]
-        operands.append(self.names[node])
         templates = self.templates_of(rule)
         if rule is POW and templates is not None:
             templates = _pow_templates(inputs, templates)
+        operands: list[str] = []  # filled in when a partial needs more than one operand's name
         for i, x in enumerate(inputs):
             if type(x) is not Value or x not in leading:
                 continue
-            if templates is None:
-                arguments = ", ".join(operands)
-                share = f"{upstream} * {self.function(rule.partials[i], 'partial')}({arguments})"
+            kind = templates.kinds[i] if templates is not None else "function"
+            if kind == "unit":
+                share = upstream
+            elif kind == "minus unit":
+                share = f"-{upstream}"
+            elif kind == "operand":  # x, y or out: that input's name or number (or the node's)
+                position = templates.reads[i][0]  # type: ignore[union-attr]
+                text = self.names[node] if position == len(inputs) else self.operand(inputs[position])
+                atomic = text.isidentifier() or _is_number(text)
+                share = f"{upstream} * {text}" if atomic else f"{upstream} * ({text})"
             else:
-                kind = templates.kinds[i]
-                if kind == "unit":
-                    share = upstream
-                elif kind == "minus unit":
-                    share = f"-{upstream}"
+                if not operands:
+                    operands = [*map(self.operand, inputs), self.names[node]]
+                if templates is None:
+                    function = self.function(rule.partials[i], "partial")
+                    share = f"{upstream} * {function}({', '.join(operands)})"
                 else:
-                    partial = templates.partials[i].format(*operands)
-                    atomic = kind == "operand" and (partial.isidentifier() or _is_number(partial))
-                    share = f"{upstream} * {partial}" if atomic else f"{upstream} * ({partial})"
-            shares.setdefault(x, []).append(share)
-            senders.setdefault(x, []).append(name)
+                    share = f"{upstream} * ({templates.partials[i].format(*operands)})"
+            _add_share(shares, senders, x, share, name)
+
+
+def _add_share(shares: dict[Value, list[str]], senders: dict[Value, list[str]], x: Value, share: str,
+               sender: str) -> None:
+    """``x`` receives ``share`` (text) from a node of rule ``sender``, after the shares before it."""
+    found = shares.get(x)
+    if found is None:
+        shares[x] = [share]
+        senders[x] = [sender]
+    else:
+        found.append(share)
+        senders[x].append(sender)
 
 
 class _Templates(NamedTuple):

@@ -247,12 +247,11 @@ def _unary_method(rule: Rule) -> Callable[[Value], Value]:
             out = forward(self.data)
         except (ArithmeticError, ValueError) as error:
             raise _forward_error(rule, (self,), error) from None
-        try:
-            finite = _isfinite(out)
+        try:  # (free in CPython 3.11 unless it raises: a rule of one's own returning no number)
+            if not _isfinite(out):
+                raise _overflow_error(rule, (self,), out)
         except TypeError:
             raise _not_a_number(rule, "forward", out) from None
-        if not finite:
-            raise _overflow_error(rule, (self,), out)
         return _record(out, rule, self, None)
 
     method.__name__ = rule.name
@@ -285,12 +284,11 @@ def _binary_method(rule: Rule, reflected: bool = False) -> Callable[[Value, Any]
             out = forward(x, y)
         except (ArithmeticError, ValueError) as error:
             raise _forward_error(rule, (a, b), error) from None
-        try:
-            finite = _isfinite(out)
+        try:  # (free in CPython 3.11 unless it raises: a rule of one's own returning no number)
+            if not _isfinite(out):
+                raise _overflow_error(rule, (a, b), out)
         except TypeError:
             raise _not_a_number(rule, "forward", out) from None
-        if not finite:
-            raise _overflow_error(rule, (a, b), out)
         node: Value = _new(Value)  # _record(out, rule, a, b), inlined: the hottest path
         node.data = out
         node.grad = 0.0

@@ -87,7 +87,7 @@ class CompiledTraining:
 
     def record(self, xs: Sequence[Sequence[Any]], ys: Sequence[Any]) -> tuple[list[list[Value]], Any, Program]:  # noqa: E501
         """The graph of one batch of this size, on placeholders holding this batch's numbers."""
-        inputs = [[Value(float(v), f"x{i}_{j}") for j, v in enumerate(x)] for i, x in enumerate(xs)]
+        inputs = _placeholders(xs)
         with recording_program():  # float(x) or `if x > 0` would freeze this batch's numbers: refused
             predictions = [self.model(x) for x in inputs]
             targets = targets_as_values(self.loss_fn, ys, predictions)
@@ -155,7 +155,7 @@ class CompiledTraining:
     ) -> tuple[list[list[Value]], list[Any], Program | None]:
         """The forward pass of ``len(xs)`` inputs on placeholders, compiled: the program's
         outputs are every input's outputs, one after the other."""
-        inputs = [[Value(float(v), f"x{i}_{j}") for j, v in enumerate(x)] for i, x in enumerate(xs)]
+        inputs = _placeholders(xs)
         with recording_program():
             outs = [self.model(x) for x in inputs]
         flat: list[Any] = []
@@ -209,6 +209,12 @@ def check_inputs(X: Sequence[Any], what: str) -> None:
             if isinstance(v, Value) or not isinstance(v, numbers.Real):
                 raise TypeError(f"fit(compile=True) needs numbers in its inputs, got "
                                 f"{type(v).__name__} at {what}[{i}][{j}]: {shown(v)}")
+
+
+def _placeholders(xs: Sequence[Sequence[Any]]) -> list[list[Value]]:
+    """Leaf Values holding the inputs' numbers, labelled ``x0_0``, ``x0_1``, ...: a program's
+    inputs, which each batch writes its numbers into."""
+    return [[Value(float(v), f"x{i}_{j}") for j, v in enumerate(x)] for i, x in enumerate(xs)]
 
 
 def _as_values(y: Any, label: str) -> Any:

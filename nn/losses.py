@@ -135,7 +135,7 @@ def _probability_target(t: Any, what: str) -> Value | float:
     """A binary cross-entropy target: a number in [0, 1] (a 0/1 label or a soft one)."""
     label = _label(t, what)
     if not 0.0 <= _number(label) <= 1.0:
-        raise ValueError(f"{what} must be in [0, 1], got {shown(_number(t) if isinstance(t, Value) else t)}")
+        raise ValueError(f"{what} must be in [0, 1], got {shown(_number(t))}")
     return label
 
 
@@ -144,7 +144,7 @@ def _sign_label(t: Any, what: str) -> Value | float:
     label = _label(t, what)
     if _number(label) not in (-1.0, 1.0):
         raise ValueError(
-            f"{what}: labels must be -1 or +1, got {shown(_number(t) if isinstance(t, Value) else t)}; "
+            f"{what}: labels must be -1 or +1, got {shown(_number(t))}; "
             "for 0/1 labels pass 2 * y - 1"
         )
     return label

@@ -594,7 +594,7 @@ def _plain(x: Any) -> Any:
     they would in lists: a 2-D array of inputs becomes a list of lists of floats, an array of
     class indexes a list of ints. Lists and tuples holding such things are copied with them
     converted; anything else (plain lists, Values) is returned as it is."""
-    if type(x) in _PLAIN or isinstance(x, (Value, str, bytes)):
+    if type(x) in _PLAIN or isinstance(x, (str, bytes)):
         return x
     tolist = getattr(x, "tolist", None)
     if callable(tolist):

@@ -1180,7 +1180,7 @@ def test_files_get_the_umasks_permissions_and_a_replaced_file_keeps_its_own(tmp_
 
 
 def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path: Path) -> None:
-    from autodiff.viz.files import atomic_write
+    from autodiff.files import atomic_write
 
     target = tmp_path / "f.txt"
     atomic_write(target, lambda file: file.write("first é"))

@@ -20,6 +20,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
 from autodiff import Value, save_backward_html, topological_order
 from nn import MLP
@@ -169,8 +170,8 @@ def narrow(browser: webdriver.Chrome) -> Iterator[webdriver.Chrome]:
     """The browser with a window 1,000 pixels wide (as wide as a laptop's notebook cell area)."""
     size = browser.get_window_size()
     browser.set_window_size(1000, 900)
-    try:
-        assert browser.execute_script("return window.innerWidth") == 1000
+    try:  # headless Chrome may resize a moment later, on a busy machine
+        WebDriverWait(browser, 10).until(lambda b: b.execute_script("return window.innerWidth") == 1000)
         yield browser
     finally:
         browser.set_window_size(size["width"], size["height"])

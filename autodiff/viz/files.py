@@ -1,15 +1,12 @@
 """Writing pictures and pages to files: the path checked before any work is done, and the file
-written whole or not at all (``autodiff.files.atomic_write``)."""
+written whole or not at all (which ``autodiff.files.atomic_write`` does)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from ..files import atomic_write
 from ..value import shown
-
-__all__ = ["_check_path", "atomic_write"]
 
 
 def _check_path(path: object, caller: str) -> Path:

@@ -15,9 +15,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..files import atomic_write
 from ..value import Value, shown
 from .arguments import NumberFormat, _check_picture_options, _check_root, _check_title
-from .files import _check_path, atomic_write
+from .files import _check_path
 from .grouping import Grouping
 from .renderers import Renderer, find_renderer
 from .steps import BackwardStep, _start, _steps

@@ -15,8 +15,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..files import atomic_write
 from ..value import shown
-from .files import _check_path, atomic_write
+from .files import _check_path
 from .renderers import Renderer, RendererNotFoundError, _check_format, find_renderer
 
 _MOST_DPI = 1200
